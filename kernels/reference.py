@@ -1,0 +1,42 @@
+"""The plain-Python reference interpreter: the oracle the compiled one is tested against.
+
+Written for obviousness, not speed: one input at a time, the ISA table read literally.
+"""
+
+from __future__ import annotations
+
+from .isa import CMP, CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, LOAD, MOV, STORE
+
+_HOLDS = {
+    CMOVL: lambda a, b: a < b,
+    CMOVG: lambda a, b: a > b,
+    CMOVLE: lambda a, b: a <= b,
+    CMOVGE: lambda a, b: a >= b,
+    CMOVE: lambda a, b: a == b,
+    CMOVNE: lambda a, b: a != b,
+}
+
+
+def run_reference(program, values) -> list:
+    """Run ``program`` (rows of (op, dst, src)) on one input; returns the final memory.
+
+    ``values`` may hold any mutually comparable items. Reading an unwritten register or
+    using a cmov before any cmp raises KeyError/TypeError: well-formed programs never do.
+    """
+    memory = list(values)
+    registers: dict[int, object] = {}
+    last_cmp = None
+    for op, dst, src in program:
+        if op == MOV:
+            registers[dst] = registers[src]
+        elif op == LOAD:
+            registers[dst] = memory[src]
+        elif op == STORE:
+            memory[dst] = registers[src]
+        elif op == CMP:
+            last_cmp = (registers[dst], registers[src])
+        elif _HOLDS[op](*last_cmp):
+            registers[dst] = registers[src]
+        else:
+            registers[dst]  # a cmov reads its destination even when it keeps it
+    return memory
