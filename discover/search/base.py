@@ -1,0 +1,149 @@
+"""What every search method shares: its result, and the monitor that times and stops it.
+
+A method is a function ``search_X(task, config, monitor) -> SearchResult``. It calls
+``monitor.found(program)`` for every new best correct program (the monitor verifies it,
+records the times and saves it at once through ``on_best``), ``monitor.progress(...)``
+now and then, and returns when ``monitor.should_stop()`` says so or it is done.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass, field
+
+from discover.kernels import Program, Task, verify
+
+
+class SearchStopped(Exception):
+    """Raised inside a method by ``monitor.check()`` to unwind on a stop request."""
+
+
+@dataclass
+class SearchResult:
+    """What a search returns; ``result.json`` is ``to_json()``."""
+
+    task: Task
+    method: str
+    seed: int
+    program: Program | None = None
+    """Best correct program found, verified; None if none was found."""
+    optimal: bool = False
+    """True only when the method proved that no shorter program exists."""
+    programs: list[Program] = field(default_factory=list)
+    """Every optimal program (enum --all), else empty."""
+    time_to_first: float | None = None
+    time_to_best: float | None = None
+    explored: int = 0
+    """Nodes (enum) or proposals (stochastic, random) explored."""
+    search_time: float = 0.0
+    compile_time: float = 0.0
+    """JIT compilation (or cache loading) before the search clock started."""
+    stopped: str = "completed"
+    """completed | time limit | interrupted | memory limit."""
+    notes: dict = field(default_factory=dict)
+    """Method-specific figures (e.g. lower bound reached, acceptance rate)."""
+
+    def to_json(self) -> dict:
+        from discover import __version__
+
+        verification = verify(self.program, self.task) if self.program is not None else None
+        return {
+            "task": self.task.name,
+            "registers": self.task.registers,
+            "method": self.method,
+            "seed": self.seed,
+            "correct": bool(verification and verification.correct),
+            "length": verification.length if verification else None,
+            "register_only_length": verification.register_only_length if verification else None,
+            "latency_estimate": verification.latency if verification else None,
+            "optimal": self.optimal,
+            "n_optimal_programs": len(self.programs) or None,
+            "time_to_first": self.time_to_first,
+            "time_to_best": self.time_to_best,
+            "explored": self.explored,
+            "search_time": self.search_time,
+            "compile_time": self.compile_time,
+            "stopped": self.stopped,
+            "notes": self.notes,
+            "version": __version__,
+        }
+
+
+class Monitor:
+    """Clock, stop requests (time limit, Ctrl-C, memory), progress and best-so-far.
+
+    ``on_best(program)`` is called with every new best verified program, so a run
+    directory holds the best program the moment it is found.
+    """
+
+    def __init__(self, time_limit: float | None = None, on_best=None, on_progress=None):
+        self.time_limit = time_limit
+        self.on_best = on_best
+        self.on_progress = on_progress
+        self.start = time.perf_counter()
+        self.stop_reason: str | None = None
+        self.best: Program | None = None
+        self.time_to_first: float | None = None
+        self.time_to_best: float | None = None
+
+    def restart_clock(self) -> None:
+        """Start the search clock (call after JIT warm-up)."""
+        self.start = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def request_stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    def should_stop(self) -> bool:
+        if self.stop_reason is None and self.time_limit is not None and self.elapsed >= self.time_limit:
+            self.stop_reason = "time limit"
+        return self.stop_reason is not None
+
+    def check(self) -> None:
+        if self.should_stop():
+            raise SearchStopped(self.stop_reason)
+
+    def found(self, program: Program, task: Task) -> bool:
+        """Offer a program; kept (and saved) if correct and shorter than the best so far."""
+        if self.best is not None and len(program) >= len(self.best):
+            return False
+        if not verify(program, task).correct:
+            raise AssertionError("a search method offered an incorrect program")
+        now = self.elapsed
+        if self.best is None:
+            self.time_to_first = now
+        self.best = program
+        self.time_to_best = now
+        if self.on_best is not None:
+            self.on_best(program)
+        return True
+
+    def progress(self, explored: int, **stats) -> None:
+        if self.on_progress is not None:
+            best = len(self.best) if self.best is not None else None
+            self.on_progress(explored=explored, best=best, elapsed=self.elapsed, **stats)
+
+    def catch_sigint(self):
+        """Context manager: Ctrl-C requests a stop instead of raising mid-kernel."""
+        monitor = self
+
+        class _Catch:
+            def __enter__(self):
+                self.previous = signal.getsignal(signal.SIGINT)
+                try:
+                    signal.signal(signal.SIGINT, lambda *_: monitor.request_stop("interrupted"))
+                except ValueError:  # not the main thread
+                    self.previous = None
+                return monitor
+
+            def __exit__(self, *exc):
+                if self.previous is not None:
+                    signal.signal(signal.SIGINT, self.previous)
+                return False
+
+        return _Catch()

@@ -1,0 +1,37 @@
+"""Shared test helpers: random well-formed programs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from discover.kernels import CMOVS, CMP, LOAD, MOV, STORE
+
+
+def random_program(rng: np.random.Generator, n: int, registers: int, length: int) -> np.ndarray:
+    """``int32[length, 3]``: a random well-formed program (every read follows a write)."""
+    rows = []
+    written: list[int] = []
+    seen_cmp = False
+    while len(rows) < length:
+        choice = rng.integers(5)
+        if choice == 0 or not written:
+            rows.append((LOAD, int(rng.integers(registers)), int(rng.integers(n))))
+            written = sorted(set(written) | {rows[-1][1]})
+        elif choice == 1:
+            rows.append((STORE, int(rng.integers(n)), int(rng.choice(written))))
+        elif choice == 2:
+            rows.append((MOV, int(rng.integers(registers)), int(rng.choice(written))))
+            written = sorted(set(written) | {rows[-1][1]})
+        elif choice == 3:
+            rows.append((CMP, int(rng.choice(written)), int(rng.choice(written))))
+            seen_cmp = True
+        elif seen_cmp:
+            op = int(rng.choice(CMOVS))
+            rows.append((op, int(rng.choice(written)), int(rng.choice(written))))
+    return np.array(rows, dtype=np.int32).reshape(-1, 3)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
