@@ -64,3 +64,29 @@ def test_incremental_step(benchmark, n):
     benchmark.group = "incremental step"
     benchmark(step, state, 3, 0, 1, task.registers)  # cmp r0, r1 over all inputs
     record(benchmark, task.n_inputs)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batch_of_programs(benchmark, threads):
+    """64 programs of sort5 per call (what a search scores at once), on 1 or 2 threads."""
+    import numba
+
+    from discover.kernels import run_batch
+
+    if threads > numba.config.NUMBA_NUM_THREADS:
+        pytest.skip("fewer cores than threads")
+    task = Task(5)
+    code = baseline_program(task).code
+    codes = np.ascontiguousarray(np.broadcast_to(code, (64, *code.shape)))
+    lengths = np.full(64, len(code), dtype=np.int32)
+    args = (codes, lengths, task.inputs, task.expected, task.registers)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        solved, _ = run_batch(*args)
+        assert (solved == task.n_inputs).all()
+        benchmark.group = "batch of 64 sort5 programs"
+        benchmark(run_batch, *args)
+    finally:
+        numba.set_num_threads(previous)
+    record(benchmark, 64 * len(code) * task.n_inputs)
