@@ -15,7 +15,32 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .isa import CMP, COND_MASK, FLAG_EQ, FLAG_GT, FLAG_LT, FLAG_UNSET, LOAD, MOV, STORE
+# Opcodes (kernels/isa.py gives their text form); the loop below switches on them.
+MOV = 0  # mov rD, rS
+LOAD = 1  # mov rD, mI
+STORE = 2  # mov mI, rS
+CMP = 3  # cmp rA, rB
+CMOVL = 4
+CMOVG = 5
+CMOVLE = 6
+CMOVGE = 7
+CMOVE = 8
+CMOVNE = 9
+N_OPCODES = 10
+CMOVS = (CMOVL, CMOVG, CMOVLE, CMOVGE, CMOVE, CMOVNE)
+
+# Flags after a cmp are one of three bits; a cmov runs when flags & its mask != 0.
+FLAG_LT = 1
+FLAG_EQ = 2
+FLAG_GT = 4
+FLAG_UNSET = 0  # before any cmp: no cmov condition holds
+COND_MASK = np.zeros(N_OPCODES, dtype=np.int8)  # int8[N_OPCODES], 0 for non-cmov
+COND_MASK[CMOVL] = FLAG_LT
+COND_MASK[CMOVG] = FLAG_GT
+COND_MASK[CMOVLE] = FLAG_LT | FLAG_EQ
+COND_MASK[CMOVGE] = FLAG_GT | FLAG_EQ
+COND_MASK[CMOVE] = FLAG_EQ
+COND_MASK[CMOVNE] = FLAG_LT | FLAG_GT
 
 # Every njit option of the package lives here. cache=True: compiled code is stored next
 # to the sources (or in Numba's user-wide cache when that is read-only) and reused by
