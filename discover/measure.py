@@ -1,0 +1,311 @@
+"""The `discover bench` table: programs measured natively against the usual alternatives.
+
+Rows, all in ns per sort of one N-item array (median and 5th percentile of the samples):
+- each program natively: its exact instructions as inline assembly, timed by a C harness
+  (discover.native) in latency mode (each sort waits for the previous one: the figure
+  that ranks candidates) and over the rows of an array in one C loop (throughput, the
+  figure to hold against batched NumPy and Numba), for the given programs, the
+  sorting-network program and the shortest known program (discover/known/sortN.asm);
+- Python's ``sorted()`` and ``list.sort`` on small lists, ``numpy.sort`` on one small
+  array and row-wise on an (M, N) array, the exported Python function, and the exported
+  Numba function (called per array from Python, and batched over the rows of an array).
+
+Python-level rows time chunks of CHUNK arrays between two ``perf_counter`` calls, so the
+Python loop is part of those figures (as it is for anyone calling them that way).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass
+from importlib import resources
+
+import numpy as np
+
+from discover.kernels import Program, Task
+
+__all__ = ["BenchConfig", "BenchRow", "batched_speedup", "bench_rows", "candidate_programs",
+           "format_table", "known_program", "plot", "rows_payload"]
+
+CHUNK = 100  # arrays per timed chunk in Python-level rows
+INTERRUPTED = "interrupted: the table holds the rows measured before Ctrl-C"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What `discover bench` measures and how long it spends."""
+
+    arrays: int = 1000
+    """M: random arrays (int64; mostly distinct values, some ties), the same for a seed."""
+    repeats: int = 5
+    """K: repetitions over the arrays (native: per array)."""
+    inner: int = 256
+    """Native only: sorts per timed batch (the clock resolution is tens of ns)."""
+    seed: int = 0
+    """Seed of the random arrays."""
+    native: bool = True
+    """Time the programs natively (skipped with a message where that cannot run)."""
+    numba: bool = True
+    """Time the exported Numba functions (compiled once; cached on disk afterwards)."""
+
+
+@dataclass
+class BenchRow:
+    """One line of the table."""
+
+    routine: str
+    """What runs: a program's label or a library function."""
+    how: str
+    """How it is called and timed."""
+    median_ns: float
+    p5_ns: float
+    samples: int
+    length: int | None = None
+    """Instruction count, for program rows."""
+
+
+def known_program(task: Task) -> Program | None:
+    """The shortest known program shipped in discover/known/sortN.asm, if there is one."""
+    try:
+        text = resources.files("discover").joinpath("known", f"{task.name}.asm").read_text()
+    except (FileNotFoundError, OSError):
+        return None
+    return Program.parse(text)
+
+
+def candidate_programs(programs, task: Task) -> list[tuple[str, Program]]:
+    """Given (label, program) pairs plus the network and the known program, deduplicated.
+
+    A program equal to one listed before is not timed twice: its label joins the other's.
+    """
+    from discover.baselines import baseline_program
+
+    out: list[tuple[str, Program]] = []
+
+    def add(label, program):
+        for k, (other_label, other) in enumerate(out):
+            if other == program:
+                out[k] = (f"{other_label} = {label}", other)
+                return
+        out.append((label, program))
+
+    for label, program in programs:
+        add(label, program)
+    if task.registers >= task.n + 1:
+        add("network", baseline_program(task))
+    known = known_program(task)
+    if known is not None and _correct_for(known, task):  # e.g. needs more registers than R
+        add(f"known/{task.name}.asm", known)
+    return out
+
+
+def _correct_for(program: Program, task: Task) -> bool:
+    from discover.kernels import ProgramError, verify
+
+    try:
+        return verify(program, task).correct
+    except ProgramError:
+        return False
+
+
+def _stats(samples) -> tuple[float, float, int]:
+    samples = np.asarray(samples, dtype=np.float64)
+    return float(np.median(samples)), float(np.percentile(samples, 5)), int(samples.size)
+
+
+def _time_chunks(call, items: list, repeats: int, fresh=None) -> list[float]:
+    """ns per item of ``call(chunk)`` over chunks of CHUNK items, ``repeats`` passes.
+
+    ``fresh(chunk)`` makes the chunk's input anew before each timing (in-place sorts).
+    """
+    samples = []
+    for _ in range(repeats):
+        for start in range(0, len(items), CHUNK):
+            chunk = items[start:start + CHUNK]
+            data = fresh(chunk) if fresh else chunk
+            t0 = time.perf_counter_ns()
+            call(data)
+            samples.append((time.perf_counter_ns() - t0) / len(chunk))
+    return samples
+
+
+def expected_rows(n_candidates: int, config: BenchConfig) -> int:
+    """How many rows bench_rows() measures at most (for a progress bar)."""
+    return (n_candidates * (2 + 1 + (2 if config.numba else 0))) + 4
+
+
+def bench_rows(programs, task: Task, config: BenchConfig = BenchConfig(), notes=None,
+               progress=None) -> list[BenchRow]:
+    """Measure every row of the table; ``notes`` (a list) collects skip messages.
+
+    ``programs``: (label, Program) pairs, checked correct by the caller. ``progress()``
+    is called after each row.
+    """
+    from discover.native import random_arrays
+
+    notes = [] if notes is None else notes
+    tick = progress or (lambda: None)
+    candidates = candidate_programs(programs, task)
+    arrays = random_arrays(task, config.arrays, config.seed)  # int64[M, N]
+    rows: list[BenchRow] = []
+
+    def add(routine, how, samples, length=None):
+        median, p5, count = _stats(samples)
+        rows.append(BenchRow(routine, how, median, p5, count, length))
+        tick()
+
+    try:
+        _measure(candidates, task, config, arrays, add, notes)
+    except KeyboardInterrupt:
+        # Ctrl-C: keep the rows measured so far; the caller prints them.
+        notes.append(INTERRUPTED)
+    return rows
+
+
+def _measure(candidates, task: Task, config: BenchConfig, arrays: np.ndarray, add, notes):
+    from discover.export import to_function, to_numba_functions
+    from discover.native import NativeError, NativeRoutine, TimingConfig, native_unavailable
+
+    lists = arrays.tolist()
+    # Native: the exact instructions, timed in C.
+    reason = native_unavailable() if config.native else "native timing turned off"
+    if reason is None:
+        timing = TimingConfig(arrays=config.arrays, repeats=config.repeats,
+                              inner=config.inner, seed=config.seed)
+        for label, program in candidates:
+            try:
+                routine = NativeRoutine(program, task, force=True)
+            except NativeError as error:
+                notes.append(f"native timing of {label} skipped: {error}")
+                continue
+            add(label, "native asm, latency (C harness)", routine.bench(timing), len(program))
+            add(label, "native asm, batched rows (C loop)",
+                routine.bench_rows(timing, passes=max(config.repeats * 10, 20)), len(program))
+    else:
+        notes.append(f"native timing skipped: {reason}")
+
+    # Python built-ins on small lists.
+    add("sorted()", "python, per list", _time_chunks(lambda c: [sorted(x) for x in c],
+                                                       lists, config.repeats))
+    add("list.sort", "python, per list",
+        _time_chunks(lambda c: [x.sort() for x in c], lists, config.repeats,
+                     fresh=lambda c: [list(x) for x in c]))
+    for label, program in candidates:
+        fn = to_function(program, task, force=True)
+        add(f"{label} exported", "python, per list",
+            _time_chunks(lambda c, fn=fn: [fn(x) for x in c], lists, config.repeats,
+                         fresh=lambda c: [list(x) for x in c]), len(program))
+
+    # NumPy.
+    row_list = list(arrays)
+    add("numpy.sort", "numpy, per array", _time_chunks(lambda c: [np.sort(x) for x in c],
+                                                         row_list, config.repeats))
+    batched_repeats = max(config.repeats * 10, 20)  # one sample per pass: take more passes
+    add("numpy.sort", "numpy, batched rows (in place)",
+        _time_batched(lambda y: y.sort(axis=1), arrays, batched_repeats))
+
+    # Numba.
+    if config.numba:
+        for label, program in candidates:
+            one, batch = to_numba_functions(program, task, force=True)
+            warm = arrays[:2].copy()
+            one(warm[0])  # compile (or load from cache) before timing
+            batch(warm)
+            add(f"{label} exported", "numba, per array (from python)",
+                _time_chunks(lambda c, one=one: [one(x) for x in c], row_list, config.repeats,
+                             fresh=lambda c: [x.copy() for x in c]), len(program))
+            add(f"{label} exported", "numba, batched rows",
+                _time_batched(batch, arrays, batched_repeats), len(program))
+    else:
+        notes.append("numba rows skipped")
+
+
+def _time_batched(call, arrays: np.ndarray, repeats: int) -> list[float]:
+    """ns per row of ``call(copy_of_arrays)``: one sample per pass over all M rows."""
+    samples = []
+    for _ in range(repeats):
+        data = arrays.copy()
+        t0 = time.perf_counter_ns()
+        call(data)
+        samples.append((time.perf_counter_ns() - t0) / len(arrays))
+    return samples
+
+
+def machine_info() -> dict:
+    import numba
+
+    from discover.native import compiler
+
+    return {"machine": platform.machine(), "processor": _cpu_name(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "compiler": compiler()}
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def format_table(rows: list[BenchRow], task: Task, config: BenchConfig) -> str:
+    """The table as text, rows in the order measured, and the Numba-over-NumPy speedup."""
+    head = (f"{task.name}: ns per sort of one {task.n}-item array, {config.arrays} random "
+            f"int64 arrays x {config.repeats} repeats (median, 5th percentile)")
+    width = max([len(r.routine) for r in rows] + [7])
+    how_width = max([len(r.how) for r in rows] + [3])
+    lines = [head, f"{'routine':<{width}}  {'len':>3}  {'how':<{how_width}}  "
+                   f"{'median':>8}  {'p5':>8}"]
+    for r in rows:
+        length = "" if r.length is None else str(r.length)
+        lines.append(f"{r.routine:<{width}}  {length:>3}  {r.how:<{how_width}}  "
+                     f"{r.median_ns:>8.1f}  {r.p5_ns:>8.1f}")
+    speedup = batched_speedup(rows)
+    if speedup is not None:
+        lines.append(f"exported Numba, batched rows: {speedup:.1f}x faster than numpy.sort "
+                     "on the same rows (best program, medians)")
+    return "\n".join(lines) + "\n"
+
+
+def batched_speedup(rows: list[BenchRow]) -> float | None:
+    """numpy.sort's batched median over the best exported Numba batched median."""
+    numpy_rows = [r.median_ns for r in rows if r.how.startswith("numpy, batched")]
+    numba_rows = [r.median_ns for r in rows if r.how == "numba, batched rows"]
+    if not numpy_rows or not numba_rows or min(numba_rows) <= 0:
+        return None
+    return numpy_rows[0] / min(numba_rows)
+
+
+def rows_payload(rows: list[BenchRow], task: Task, config: BenchConfig, notes) -> dict:
+    return {"task": task.name, "registers": task.registers, "config": asdict(config),
+            "machine": machine_info(), "notes": list(notes),
+            "numba_batched_speedup_over_numpy": batched_speedup(rows),
+            "rows": [asdict(r) for r in rows]}
+
+
+def plot(rows: list[BenchRow], task: Task, path) -> None:
+    """Horizontal bars of the medians, 5th percentiles as ticks; log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r.routine} [{r.how}]" for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 0.35 * len(rows) + 1.2))
+    y = np.arange(len(rows))
+    ax.barh(y, [max(r.median_ns, 0.1) for r in rows], color="tab:blue", label="median")
+    ax.plot([max(r.p5_ns, 0.1) for r in rows], y, "k|", markersize=12, label="5th percentile")
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("ns per sort (log scale)")
+    ax.set_title(f"{task.name}: ns per sort")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
