@@ -1,0 +1,79 @@
+"""Search engines: enumeration (provably shortest), AlphaDev-S (stochastic), random (floor).
+
+>>> from discover.kernels import Task
+>>> from discover.search import search, StochasticConfig
+>>> result = search(Task.from_name("sort3"), "stochastic", StochasticConfig(seed=1),
+...                 time_limit=5)
+>>> len(result.program), result.optimal
+(17, False)
+
+Every method returns a ``SearchResult`` whose program (if any) is verified correct; only
+the enumerative search can prove a program optimal.
+"""
+
+from __future__ import annotations
+
+from discover.kernels import Task
+
+from .base import Monitor, SearchResult, SearchStopped
+from .random_search import RandomConfig, search_random
+from .stochastic import CostMonitor, StochasticConfig, search_stochastic
+
+METHODS = ("enum", "stochastic", "random")
+
+__all__ = [
+    "METHODS", "CostMonitor", "EnumConfig", "Monitor", "RandomConfig", "SearchResult",
+    "SearchStopped", "StochasticConfig", "default_config", "search", "search_enum",
+    "search_random", "search_stochastic",
+]
+
+
+def __getattr__(name):
+    # The enumerative search loads on first use (and keeps this package importable
+    # without it).
+    if name in ("EnumConfig", "search_enum"):
+        from . import enum
+
+        return getattr(enum, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def default_config(method: str):
+    """The default configuration of a method; ValueError for an unknown method."""
+    if method == "stochastic":
+        return StochasticConfig()
+    if method == "random":
+        return RandomConfig()
+    if method == "enum":
+        from .enum import EnumConfig
+
+        return EnumConfig()
+    raise ValueError(f"unknown search method {method!r} (known: {', '.join(METHODS)})")
+
+
+def search(task: Task, method: str = "stochastic", config=None, *,
+           time_limit: float | None = None, monitor: Monitor | None = None) -> SearchResult:
+    """Run one search method on a task; returns its ``SearchResult``.
+
+    ``config`` is the method's config (EnumConfig, StochasticConfig, RandomConfig; None:
+    defaults). ``monitor`` (optional) receives each new best program; by default a
+    ``CostMonitor`` with ``time_limit`` and the objective the config asks for.
+    """
+    if config is None:
+        config = default_config(method)
+    if monitor is None:
+        objective = "length"
+        if getattr(config, "cost", None) == "latency":
+            objective = "latency"
+        elif getattr(config, "tie_break", None) == "latency":
+            objective = "length_latency"
+        monitor = CostMonitor(time_limit=time_limit, objective=objective)
+    if method == "stochastic":
+        return search_stochastic(task, config, monitor)
+    if method == "random":
+        return search_random(task, config, monitor)
+    if method == "enum":
+        from .enum import search_enum
+
+        return search_enum(task, config, monitor)
+    raise ValueError(f"unknown search method {method!r} (known: {', '.join(METHODS)})")

@@ -1,0 +1,448 @@
+"""Enumerative search (``--method enum``): provably shortest programs.
+
+"optimal: proved" means no shorter program exists in this ISA with this register count,
+counting every instruction: the proof searches the whole ISA (loads and stores anywhere,
+memory cells usable as spare storage; sort2's shortest program reloads an input).
+
+Design (hot loops in ``kernels/enum.py``):
+
+* A node is the machine state over all test inputs, as interned row ids.
+* Bounded depth-first iterations (IDA*-style) with an admissible lower bound on the
+  instructions still needed and a transposition table of proved failures keyed by the
+  state up to symmetry (register renaming; item permutations).
+* Phase 1, the register phase (when R >= N + 1): loads first, stores last, only register
+  instructions searched (the form enumerative-synthesis papers use). The iterations
+  *descend* from the network baseline: the bound starts at its length and drops below
+  each program found, children are visited incumbent's instruction first, so each
+  iteration is a local search around the best so far. The iteration that finds nothing
+  proves ``canonical_form_lower_bound`` (no shorter program of that form), not optimality.
+* Phase 2, the proof: the whole ISA, descending from just below the best program; the
+  iteration that finds nothing proves the best program shortest. Without a baseline
+  (R < N + 1) the bound *ascends* from the root's lower bound instead, so the first
+  program found is the proved optimum.
+* ``--all`` / latency tie-break: once proved, one more iteration at the optimal length
+  collects every program that passes the pruning below.
+
+Why the pruning keeps at least one shortest program (P* below is any shortest program):
+
+* Dead writes: a mov, load or store into a slot whose previous write was never read, or a
+  cmp whose flags were never used, makes that earlier write removable; a shortest program
+  has none. Enforced on the current path only (the transposition table ignores the
+  path), which stays sound: if a table entry made from path p1 cut a suffix s of P* at
+  the same state, then p1 + s, no longer than P*, would be a shortest program with a dead
+  write, whose removal gives a shorter one. For the same reason an entry only prunes a
+  visit at the same or a greater depth than the one that recorded it; and a cell stored
+  into and not read since must still be loaded (a lower-bound term).
+* No instruction that leaves the state unchanged, and no cmp of two equal rows (its
+  all-equal flags make every following cmov a no-op or a plain mov): removable.
+* Register renaming: registers are interchangeable, so a first write to an unset register
+  goes to the lowest unset one, and states equal up to renaming share a table entry.
+  Permuting the items permutes the test inputs and leaves the sorted rows alone, so such
+  states share an entry too.
+* ``cmp a, b`` only with a < b: swapping the operands mirrors the flags, and mirroring the
+  conditions of the cmovs that use them (l/g, le/ge; e, ne stay) gives the same program.
+* Loads: none of a row a register already holds (a mov gives the same state); an input
+  loaded into a fresh register only while no cmp has run and every slot holds an input
+  (any such load can move to the front of a program). See ``kernels/enum.py:_expand``.
+* The lower bound is admissible (see ``kernels/enum.py``), so a cut node has no
+  completion within the bound.
+
+Hashing: table keys are two 64-bit hashes built from 64-bit hashes of the rows; a false
+match needs a collision among row hashes (probability about rows^2 / 2^64, ~1e-11 for
+sort3's 12,000 rows), which is the only way a proof could be wrong.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from discover.kernels import (LOAD, STORE, Program, Task, initial_state, latency_estimate, step,
+                              verify)
+from discover.baselines import baseline_program
+from discover.kernels import enum as kenum
+from discover.search.base import Monitor, SearchResult
+
+__all__ = ["EnumConfig", "search_enum"]
+
+
+@dataclass(frozen=True)
+class EnumConfig:
+    """Options of the enumerative search."""
+
+    all: bool = False
+    """Enumerate every optimal program (one per register renaming and cmp operand order)."""
+    tie_break: str = "length"
+    """``length`` (first shortest program) or ``latency``: among the shortest programs,
+    return the one with the lowest latency estimate (enumerates them all)."""
+    max_length: int | None = None
+    """Give up above this length (None: no cap)."""
+    memory_limit_gb: float = 8.0
+    """Stop cleanly with the best so far when the search would exceed this memory."""
+
+
+TIE_BREAKS = ("length", "latency")
+_GB = 1 << 30
+
+
+class _Tables:
+    """Every array the kernel works on; grown on request within the memory limit."""
+
+    def __init__(self, task: Task, max_depth: int, reg_only: bool = False):
+        n, r = task.n, task.registers
+        self.task = task
+        self.r, self.n = r, n
+        self.k = r + n + 1
+        self.b = task.n_inputs
+        self.m = kenum.max_children(r, n)
+        inputs = task.inputs  # int8[N, B]
+        perm_cols = np.flatnonzero((np.sort(inputs, axis=0) == np.arange(n)[:, None]).all(axis=0))
+        self.perm_cols = perm_cols.astype(np.int64)  # int64[P]: inputs without ties
+        self.inv = np.zeros((len(perm_cols), n), dtype=np.int8)  # int8[P, N]: value -> item
+        for p, col in enumerate(perm_cols):
+            self.inv[p, inputs[:, col]] = np.arange(n)
+        self.n_perm_fact = math.factorial(n)
+        self.scratch = np.zeros((2, len(perm_cols)), dtype=np.uint64)  # uint64[2, P]
+        self.ctr = np.zeros(kenum.N_CTR, dtype=np.int64)
+        self.rows = np.zeros((1 << 12, self.b), dtype=np.int8)  # int8[RCAP, B]: interned rows
+        self.row_hash = np.zeros(1 << 12, dtype=np.uint64)  # uint64[RCAP]
+        self.row_table = np.full(1 << 13, kenum.EMPTY, dtype=np.int32)  # int32[2 RCAP]
+        self.memo_keys = np.full((1 << 14, 4), kenum.EMPTY, dtype=np.int32)  # (tag, x, y, z)
+        self.memo_vals = np.full(1 << 14, kenum.EMPTY, dtype=np.int32)
+        self.tt_key = np.zeros(1 << 14, dtype=np.uint64)  # 0: empty
+        self.tt_chk = np.zeros(1 << 14, dtype=np.uint64)
+        self.tt_val = np.zeros((1 << 14, 2), dtype=np.int16)  # (budget, depth) of a failure
+        self.buf = np.zeros(self.b, dtype=np.int8)
+        self.tmp = np.zeros(self.k, dtype=np.uint64)
+        # Item permutations act on the inputs: colmap[p, b] is the input whose items are
+        # input b's items reordered by permutation p (every state's rows are compared up
+        # to these, see kernels/enum.py:_state_keys).
+        index = {tuple(inputs[:, b]): b for b in range(self.b)}
+        perms = list(itertools.permutations(range(n)))
+        self.colmap = np.array([[index[tuple(inputs[list(p), b])] for b in range(self.b)]
+                                for p in perms], dtype=np.int32)  # int32[N!, B]
+        self.sym_hash = np.zeros((self.rows.shape[0], len(perms)), dtype=np.uint64)  # [RCAP, N!]
+        # Rows 0 and 1 are the unset register and the unset flags (the kernel relies on it).
+        self.intern(np.full(self.b, -1, dtype=np.int8))
+        self.intern(np.zeros(self.b, dtype=np.int8))
+        x_ids = [self.intern(inputs[j]) for j in range(n)]
+        self.sorted_ids = np.array([self.intern(task.expected[j]) for j in range(n)],
+                                   dtype=np.int32)  # int32[N]; row 0 (all zeros) is id 1
+        self.reg_only = reg_only
+        self.ctr[kenum.C_REG_ONLY] = int(reg_only)
+        regs = x_ids + [0] * (r - n) if reg_only else [0] * r
+        self.root = np.array(regs + x_ids + [1], dtype=np.int32)  # int32[K]
+        self.depth_arrays(max_depth)
+
+    def intern(self, row) -> int:
+        self.buf[:] = row
+        return int(kenum.intern_row(self.rows, self.row_hash, self.row_table, self.ctr, self.buf))
+
+    def depth_arrays(self, max_depth: int) -> None:
+        """Per-depth stacks for programs up to ``max_depth`` instructions."""
+        d, m, k = max_depth + 2, self.m, self.k
+        self.max_depth = max_depth
+        self.st = np.zeros((d, k), dtype=np.int32)  # node ids per depth
+        self.pend = np.zeros(d, dtype=np.int64)  # pending-write mask per depth
+        self.key = np.zeros((d, 2), dtype=np.uint64)
+        self.idx = np.zeros(d + 1, dtype=np.int64)
+        self.n_ch = np.zeros(d + 1, dtype=np.int64)
+        self.order = np.zeros((d + 1, m), dtype=np.int64)
+        self.ch_ids = np.zeros((d + 1, m, k), dtype=np.int32)
+        self.ch_pend = np.zeros((d + 1, m), dtype=np.int64)
+        self.ch_ins = np.zeros((d + 1, m, 3), dtype=np.int32)  # (op, dst, src)
+        self.ch_h = np.zeros((d + 1, m), dtype=np.int64)
+        self.program = np.zeros((d, 3), dtype=np.int32)
+        old = getattr(self, "incumbent", np.zeros((0, 3), dtype=np.int32))
+        self.incumbent = np.zeros((d, 3), dtype=np.int32)  # int32[D, 3]: visited first
+        self.incumbent[: min(len(old), d)] = old[:d]
+        self.found_below = np.zeros(d, dtype=np.int64)
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
+
+    def root_bound(self) -> int:
+        return int(kenum.lower_bound(self.root, self.rows, self.r, self.n, self.sorted_ids,
+                                     self.perm_cols, self.inv, self.n_perm_fact, self.scratch,
+                                     1 << 30, int(self.reg_only), self.memo_keys,
+                                     self.memo_vals, self.ctr, 0))
+
+    def start(self, bound: int) -> None:
+        """Begin a DFS iteration over programs of at most ``bound`` instructions."""
+        if bound > self.max_depth:
+            self.depth_arrays(bound)
+        c = self.ctr
+        c[kenum.C_BOUND] = bound
+        c[kenum.C_DEPTH] = 0
+        c[kenum.C_NEED_EXPAND] = 1
+        self.st[0] = self.root
+        self.pend[0] = 0
+        self.key[0] = kenum.state_keys(self.root, self.r, self.rows, self.colmap, self.sym_hash,
+                                       int(self.reg_only))
+
+    def run(self, max_expansions: int) -> int:
+        return int(kenum.dfs_run(
+            max_expansions, self.st, self.pend, self.key, self.idx, self.n_ch, self.order,
+            self.ch_ids, self.ch_pend, self.ch_ins, self.ch_h, self.program,
+            self.found_below, self.rows, self.row_hash, self.row_table, self.memo_keys,
+            self.memo_vals, self.tt_key, self.tt_chk, self.tt_val, self.ctr, self.buf,
+            self.tmp, self.r, self.n, self.sorted_ids, self.perm_cols, self.inv,
+            self.n_perm_fact, self.scratch, self.m, self.colmap, self.sym_hash,
+            self.incumbent))
+
+    def set_incumbent(self, program: Program) -> None:
+        """Visit this program's instructions first (its register part in the register phase)."""
+        code = program.code
+        if self.reg_only:
+            code = code[self.n: len(code) - self.n]
+        length = min(len(code), self.incumbent.shape[0])
+        self.incumbent[:length] = code[:length]
+        self.ctr[kenum.C_INC_LEN] = length
+
+    def grow(self, limit_bytes: float) -> bool:
+        """Grow whichever table is too full; False if that would pass the memory limit."""
+        c, m = self.ctr, self.m
+        plan = []
+        if c[kenum.C_ROWS] + 2 * m >= self.rows.shape[0]:
+            cap = self.rows.shape[0] * 2
+            plan.append(("rows", cap * (self.b + 8 + 8 + 8 * self.colmap.shape[0])))
+        if 2 * (c[kenum.C_MEMO] + kenum.memo_reserve(self.r, self.n, m)) >= self.memo_keys.shape[0]:
+            plan.append(("memo", self.memo_keys.nbytes + self.memo_vals.nbytes))
+        if 2 * (c[kenum.C_TT] + 2 * c[kenum.C_BOUND] + 2) >= self.tt_key.shape[0]:
+            plan.append(("tt", self.tt_key.nbytes * 2 + self.tt_val.nbytes))
+        extra = sum(size for _, size in plan)
+        if self.nbytes() + extra > limit_bytes:
+            return False
+        for what, _ in plan:
+            if what == "rows":
+                cap = self.rows.shape[0] * 2
+                rows = np.zeros((cap, self.b), dtype=np.int8)
+                rows[: self.rows.shape[0]] = self.rows
+                row_hash = np.zeros(cap, dtype=np.uint64)
+                row_hash[: self.row_hash.shape[0]] = self.row_hash
+                sym_hash = np.zeros((cap, self.colmap.shape[0]), dtype=np.uint64)
+                sym_hash[: self.sym_hash.shape[0]] = self.sym_hash
+                self.rows, self.row_hash, self.sym_hash = rows, row_hash, sym_hash
+                self.row_table = kenum.rehash_rows(row_hash, c[kenum.C_ROWS], 2 * cap)
+            elif what == "memo":
+                self.memo_keys, self.memo_vals = kenum.rehash_memo(
+                    self.memo_keys, self.memo_vals, 2 * self.memo_keys.shape[0])
+            else:
+                self.tt_key, self.tt_chk, self.tt_val = kenum.rehash_tt(
+                    self.tt_key, self.tt_chk, self.tt_val, 2 * self.tt_key.shape[0])
+        return True
+
+    def solution(self) -> Program:
+        """The program just found (the register phase's with its loads and stores added)."""
+        length = int(self.ctr[kenum.C_SOL_LEN])
+        body = [tuple(int(v) for v in row) for row in self.program[:length]]
+        if not self.reg_only:
+            return Program.from_instructions(body)
+        # Register phase: load m_i into r_i first; at the end store, for each cell, a
+        # register holding its sorted row (the goal guarantees one exists).
+        code = [(LOAD, i, i) for i in range(self.n)] + body
+        state = initial_state(self.task.inputs, self.r)
+        for op, dst, src in code:
+            step(state, op, dst, src, self.r)
+        stores = []
+        for j in range(self.n):
+            reg = next(q for q in range(self.r) if np.array_equal(state[q], self.task.expected[j]))
+            stores.append((STORE, j, reg))
+        return Program.from_instructions(code + stores)
+
+    def stats(self) -> dict:
+        c = self.ctr
+        return {"expanded": int(c[kenum.C_EXPANDED]), "generated": int(c[kenum.C_GENERATED]),
+                "table_entries": int(c[kenum.C_TT]), "table_hits": int(c[kenum.C_TT_HITS]),
+                "rows": int(c[kenum.C_ROWS]), "memory_gb": round(self.nbytes() / _GB, 4)}
+
+
+def _warm_up() -> float:
+    """Compile (or load from Numba's cache) every kernel on sort2; returns seconds."""
+    start = time.perf_counter()
+    tables = _Tables(Task(2), 10)
+    tables.root_bound()
+    tables.start(8)
+    tables.run(1 << 30)  # compiles the whole kernel, whichever status it returns
+    tables.grow(float("inf"))
+    kenum.rehash_rows(tables.row_hash, 1, 4)
+    kenum.rehash_memo(tables.memo_keys, tables.memo_vals, tables.memo_keys.shape[0])
+    kenum.rehash_tt(tables.tt_key, tables.tt_chk, tables.tt_val, tables.tt_key.shape[0])
+    verify(Program.from_instructions(["mov r0, m0", "mov m0, r0"]), Task(2))
+    return time.perf_counter() - start
+
+
+def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResult:
+    """Find a shortest program for ``task`` and, run to completion, prove it shortest.
+
+    Calls ``monitor.found`` for each shorter program, ``monitor.progress`` about ten
+    times a second, and stops when ``monitor.should_stop()``. ``result.optimal`` is True
+    only when every shorter length was searched exhaustively.
+    """
+    if config.tie_break not in TIE_BREAKS:
+        raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {config.tie_break!r}")
+    if config.max_length is not None and config.max_length < 1:
+        raise ValueError(f"max_length must be positive, got {config.max_length}")
+    compile_time = _warm_up()
+    monitor.restart_clock()
+    result = SearchResult(task=task, method="enum", seed=0, compile_time=compile_time)
+    limit_bytes = config.memory_limit_gb * _GB
+    upper = None
+    if task.registers >= task.n + 1:
+        upper = len(baseline_program(task))  # a program this long exists: start there
+    cap = config.max_length
+    if upper is not None and cap is not None:
+        upper = min(upper, cap)
+    best: Program | None = None
+    enumerate_all = config.all or config.tie_break == "latency"
+    optimal_programs: list[Program] = []
+    state = {"budget": 256, "last_progress": 0.0, "proved_below": 0, "phase": ""}
+
+    def drive(tables: _Tables, bound: int, collect: bool) -> str:
+        """Run one iteration; returns 'found', 'exhausted' or a stop reason."""
+        nonlocal best
+        tables.start(bound)
+        while True:
+            if monitor.should_stop():
+                return monitor.stop_reason
+            t = time.perf_counter()
+            status = tables.run(state["budget"])
+            took = time.perf_counter() - t
+            # keep each kernel call near 20 ms so stops and progress stay responsive
+            if took < 0.01:
+                state["budget"] = min(state["budget"] * 2, 1 << 24)
+            elif took > 0.04:
+                state["budget"] = max(state["budget"] // 2, 16)
+            if status == kenum.ST_GROW:
+                others = sum(t.nbytes() for t in live if t is not tables)
+                if not tables.grow(limit_bytes - others):
+                    monitor.request_stop("memory limit")
+                    return "memory limit"
+            elif status == kenum.ST_FOUND:
+                program = tables.solution()
+                if collect:
+                    if not verify(program, task).correct:
+                        raise AssertionError("enum produced an incorrect program")
+                    optimal_programs.append(program)
+                    if best is None or len(program) < len(best):
+                        best = program
+                        monitor.found(program, task)
+                    continue
+                if best is None or len(program) < len(best):
+                    best = program
+                    monitor.found(program, task)
+                tables.set_incumbent(program)
+                return "found"
+            elif status == kenum.ST_DONE:
+                return "exhausted"
+            now = monitor.elapsed
+            if now - state["last_progress"] >= 0.1:
+                state["last_progress"] = now
+                c = tables.ctr
+                monitor.progress(sum(int(t.ctr[kenum.C_EXPANDED]) for t in live),
+                                 phase=state["phase"],
+                                 bound=bound + (2 * task.n if tables.reg_only else 0),
+                                 proved_below=state["proved_below"],
+                                 table=int(c[kenum.C_TT]), memory_gb=tables.nbytes() / _GB)
+
+    def descend(tables: _Tables, bound: int, offset: int) -> tuple[str | None, int]:
+        """Lower the bound below each program found until an iteration finds none.
+
+        Returns (stop reason or None, the first bound that was exhausted)."""
+        floor = tables.root_bound()
+        while bound >= floor:
+            outcome = drive(tables, bound, collect=False)
+            if outcome == "found":
+                bound = min(bound, len(best) - offset) - 1
+            elif outcome == "exhausted":
+                return None, bound
+            else:
+                return outcome, bound
+        return None, bound
+
+    stopped = None
+    full = _Tables(task, upper if upper is not None else 32)
+    live = [full]  # every table set, for the memory limit
+    root_bound = full.root_bound()
+    state["proved_below"] = root_bound
+    canonical_below = None
+    if upper is not None:
+        # Phase 1, fast: loads first, stores last, search the register instructions only.
+        # It finds short programs quickly; its exhaustion proves only that no shorter
+        # program of that form exists.
+        state["phase"] = "register"
+        reg = _Tables(task, upper - 2 * task.n, reg_only=True)
+        live.append(reg)
+        reg.set_incumbent(baseline_program(task))
+        stopped, exhausted = descend(reg, upper - 2 * task.n, 2 * task.n)
+        if stopped is None:
+            canonical_below = exhausted + 1 + 2 * task.n
+            result.notes["canonical_proof_time"] = monitor.elapsed
+        # Phase 2, the proof: the whole ISA, loads and stores anywhere.
+        if stopped is None:
+            state["phase"] = "proof"
+            bound = len(best) - 1 if best is not None else upper
+            if best is not None:
+                full.set_incumbent(best)
+            stopped, exhausted = descend(full, bound, 0)
+            if stopped is None:
+                state["proved_below"] = exhausted + 1
+    else:
+        state["phase"] = "proof"
+        bound = root_bound
+        while cap is None or bound <= cap:
+            outcome = drive(full, bound, collect=False)
+            if outcome == "found":
+                break
+            if outcome != "exhausted":
+                stopped = outcome
+                break
+            state["proved_below"] = bound + 1
+            bound += 1
+        if stopped is None and best is not None:
+            state["proved_below"] = len(best)
+    proved_below = state["proved_below"]
+    if stopped is None and best is not None and proved_below == len(best):
+        result.optimal = True
+        if enumerate_all:
+            state["phase"] = "enumerate"
+            optimal_programs.clear()
+            outcome = drive(full, len(best), collect=True)
+            if outcome != "exhausted":
+                stopped = outcome
+                result.notes["enumeration_complete"] = False
+            else:
+                result.notes["enumeration_complete"] = True
+            if config.tie_break == "latency" and optimal_programs:
+                latencies = [int(latency_estimate(p.code, task.n, task.registers))
+                             for p in optimal_programs]
+                best = optimal_programs[int(np.argmin(latencies))]
+                monitor.found(best, task)  # a monitor ranking by (length, latency) keeps it
+            if config.all:
+                result.programs = list(optimal_programs)
+    if canonical_below is not None:
+        # No program with loads first and stores last is shorter than this (the form
+        # enumerative-synthesis papers search); "lower_bound" covers every program.
+        result.notes["canonical_form_lower_bound"] = int(canonical_below)
+    result.program = best
+    result.stopped = stopped or "completed"
+    result.search_time = monitor.elapsed
+    result.time_to_first = monitor.time_to_first
+    result.time_to_best = monitor.time_to_best
+    result.explored = sum(t.stats()["expanded"] for t in live)
+    result.notes.update(
+        lower_bound=int(proved_below),
+        root_lower_bound=int(root_bound),
+        start_bound="network baseline" if upper is not None else "root lower bound",
+        proof=full.stats(),
+    )
+    if len(live) > 1:
+        result.notes["register_phase"] = live[1].stats()
+    if result.stopped == "memory limit":
+        result.notes["message"] = (f"stopped: the search would exceed its memory limit of "
+                                   f"{config.memory_limit_gb:g} GB; keeping the best so far")
+    return result

@@ -1,0 +1,129 @@
+"""Random search: masked random programs, the floor any method must beat.
+
+Each program has a length drawn uniformly from ``min_length .. max_length`` and
+instructions drawn under the ISA's masks (no register read before it is written, no cmov
+before a cmp), so every program is well-formed. Program i is drawn from an RNG seeded
+with (seed, i): the result depends on the seed and the number of programs only.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from discover.baselines import baseline_program
+from discover.kernels import Program, Task, verify
+from discover.kernels import mcmc
+
+from .base import Monitor, SearchResult
+
+CHUNKS = 8  # slices of each call, run on threads; fixed, so results do not depend on cores
+
+
+@dataclass(frozen=True)
+class RandomConfig:
+    """Options of the random search (``discover search --method random``)."""
+
+    seed: int = 0
+    """Seed of the program stream: same seed, same programs, same result."""
+    min_length: int | None = None
+    """Shortest program drawn; None: 2N (one load and one store an item)."""
+    max_length: int | None = None
+    """Longest program drawn; None: the baseline network's length (4N^2 without spare)."""
+    programs: int | None = None
+    """Programs to draw; None: until the time limit or Ctrl-C."""
+
+    def lengths(self, task: Task) -> tuple[int, int]:
+        """(min_length, max_length) for a task; ValueError if they make no range."""
+        if self.max_length is not None:
+            hi = self.max_length
+        elif task.registers > task.n:
+            hi = len(baseline_program(task))
+        else:
+            hi = 4 * task.n * task.n
+        lo = self.min_length if self.min_length is not None else min(2 * task.n, hi)
+        if not 1 <= lo <= hi:
+            raise ValueError(f"need 1 <= min_length <= max_length, got {lo} and {hi}")
+        if self.programs is not None and self.programs < 0:
+            raise ValueError(f"programs must be >= 0, got {self.programs}")
+        return lo, hi
+
+
+def search_random(task: Task, config: RandomConfig, monitor: Monitor) -> SearchResult:
+    """Draw masked random programs until ``config.programs`` or a stop; the shortest correct."""
+    lo, hi = config.lengths(task)
+    seed_state = mcmc.seed_state(config.seed, 0)
+    # Each call splits its indices into CHUNKS slices; slice c always updates best[c], so
+    # results do not depend on how many threads ran them.
+    best_codes = np.zeros((CHUNKS, hi, 3), dtype=np.int32)  # int32[CHUNKS, P, 3]
+    best = np.zeros((CHUNKS, 2), dtype=np.int64)  # int64[CHUNKS, 2]: (length, index)
+    best[:, 0] = hi + 1  # none yet
+    stats = np.zeros((CHUNKS, 2), dtype=np.int64)  # (programs run, fewest misplaced)
+    stats[:, 1] = task.n * task.n_inputs
+    workers = min(CHUNKS, os.cpu_count() or 1)
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="random") if workers > 1 else None
+
+    def one(c, lo_i, hi_i):
+        mcmc.random_programs(seed_state, lo_i, hi_i, lo, hi, task.inputs, task.expected,
+                             task.registers, best_codes[c], best[c], stats[c])
+
+    def call(start, count):
+        per = -(-count // CHUNKS)
+        slices = [(c, start + c * per, min(start + count, start + (c + 1) * per))
+                  for c in range(CHUNKS)]
+        if pool is None:
+            for args in slices:
+                one(*args)
+        else:
+            list(pool.map(lambda args: one(*args), slices))
+
+    warm = time.perf_counter()
+    call(0, 0)  # compile (or load from cache) before the clock starts,
+    verify(Program(np.zeros((0, 3), dtype=np.int32)), task)  # and the verifier's kernels
+    compile_time = time.perf_counter() - warm
+    monitor.restart_clock()
+
+    try:
+        done = _run(task, config, monitor, call, best, best_codes)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+    notes = {
+        "min_length": lo,
+        "max_length": hi,
+        "programs_run": int(stats[:, 0].sum()),
+        "fewest_misplaced": int(stats[:, 1].min()),
+        "programs_per_second": done / monitor.elapsed if monitor.elapsed > 0 else None,
+    }
+    return SearchResult(
+        task=task, method="random", seed=config.seed, program=monitor.best,
+        time_to_first=monitor.time_to_first, time_to_best=monitor.time_to_best,
+        explored=done, search_time=monitor.elapsed, compile_time=compile_time,
+        stopped=monitor.stop_reason or "completed", notes=notes)
+
+
+def _run(task, config, monitor, call, best, best_codes) -> int:
+    """The search loop; returns the number of programs drawn."""
+    done = 0
+    chunk = 10_000  # programs per call, adapted to about 0.1 s a call
+    best_length = best_codes.shape[1] + 1
+    with monitor.catch_sigint():
+        while not monitor.should_stop() and (config.programs is None or done < config.programs):
+            todo = chunk if config.programs is None else min(chunk, config.programs - done)
+            began = time.perf_counter()
+            call(done, todo)
+            took = time.perf_counter() - began
+            done += todo
+            chunk = int(min(max(todo * 0.1 / max(took, 1e-6), 1000), 2 * chunk + 1000))
+            order = np.lexsort((best[:, 1], best[:, 0]))  # shortest, then first drawn
+            k = int(order[0])
+            if best[k, 0] < best_length:
+                best_length = int(best[k, 0])
+                monitor.found(Program(best_codes[k, :best_length].copy()), task)
+            monitor.progress(done)
+    return done

@@ -1,0 +1,367 @@
+"""AlphaDev-S: a stochastic superoptimiser (Markov chain Monte Carlo over whole programs).
+
+Moves (STOKE's, as AlphaDev-S used them): add, remove, swap, opcode, operand and
+instruction. Cost = incorrectness + alpha x size, where incorrectness counts the memory
+cells not holding their sorted value, summed over every test input, and size is the
+length or the latency estimate. A proposal is accepted with probability
+``min(1, exp(-beta x (new cost - cost)))``. Ill-formed proposals (a register read before
+it is written, a cmov before any cmp) are rejected without running, so the chain only
+visits well-formed programs.
+
+The chains run in compiled code (kernels/mcmc.py), several in parallel (one per core),
+each with its own seed; the result depends on the seed and the number of steps, never on
+thread timing. Every ``restart_every`` steps, a chain whose cost is worse than the best
+program found so far restarts from that program.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from discover.baselines import baseline_program
+from discover.kernels import Program, Task, verify
+from discover.kernels import latency_estimate
+from discover.kernels import mcmc
+
+from .base import Monitor, SearchResult
+
+COSTS = ("length", "latency")
+OBJECTIVES = ("length", "latency", "length_latency")  # CostMonitor's orders
+UNLIMITED = None  # steps=None: run until the monitor stops the search
+
+# Default (alpha, beta) by N, measured (one run each, on a shared 2-core machine): sort3
+# reaches 17 within 300,000 steps a chain for 10 of 10 seeds at (0.5, 4), 6 of 8 at
+# (0.5, 2); sort5 reaches 43-44 within 30 s at (1, 0.5) (seeds 0, 1), 44-45 at (0.5, 1),
+# (0.5, 2), (0.5, 4). Small tasks need a cold chain: at sort3 the empty program has only
+# 20 misplaced cells, so a hot chain collapses onto it; larger tasks have many more cells
+# per instruction of damage and need heat to move at all. sort4: in between, not tuned
+# (its network program, 28, is already optimal).
+# sort2: alpha 0.1, so that its 8-instruction program costs less than the empty program
+# (2 misplaced cells).
+DEFAULT_ALPHA_BETA = {2: (0.1, 4.0), 3: (0.5, 4.0), 4: (1.0, 1.0)}
+DEFAULT_ALPHA_BETA_LARGE = (1.0, 0.5)  # N >= 5
+
+
+@dataclass(frozen=True)
+class StochasticConfig:
+    """Options of the stochastic search (``discover search --method stochastic``)."""
+
+    seed: int = 0
+    """Seeds every chain (chain c gets stream c of it): same seed, same steps, same result."""
+    cost: str = "length"
+    """Size term of the cost: 'length' (instructions) or 'latency' (kernels/cost.py model)."""
+    alpha: float | None = None
+    """Weight of one instruction (or cycle) against one misplaced cell of one input;
+    None: the task's default (DEFAULT_ALPHA_BETA)."""
+    beta: float | None = None
+    """Inverse temperature: a move that adds cost d is accepted with probability
+    exp(-beta d); None: the task's default (DEFAULT_ALPHA_BETA)."""
+    beta_ratio: float = 1.0
+    """Chain c runs at inverse temperature beta x beta_ratio**c (1: all alike; < 1: a
+    ladder of hotter chains that explore while chain 0 refines). Measured on sort5, 120 s,
+    seeds 0-3: at 1, 43 every time (24-103 s); at 0.25, 42 / 43 / 43 / 44 (seed 1 reached
+    42 after 60 s); at 0.5 (seeds 0-1), 43 and 43."""
+    cold_start: bool = False
+    """Start from the empty program instead of the network baseline (AlphaDev-S found none so)."""
+    start: Program | None = None
+    """Warm start from this program (e.g. a resumed best); None: the baseline network."""
+    max_length: int | None = None
+    """Longest program a chain may hold; None: the start's length (baseline's when cold) + 2."""
+    chains: int = 2
+    """Independent chains, run in parallel (one per core pays; more share the cores)."""
+    steps: int | None = UNLIMITED
+    """Proposals per chain; None: until the time limit or Ctrl-C."""
+    restart_every: int = 200_000
+    """Every this many steps, chains worse than the best so far restart from it (0: never)."""
+    move_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+    """Relative frequency of add, remove, swap, opcode, operand, instruction."""
+    memory_limit_gb: float = 8.0
+    """Refuse to start when the chains' prefix-state caches would need more than this."""
+
+    def resolved(self, task: Task) -> "StochasticConfig":
+        """This config with alpha and beta filled in for the task; ValueError if bad."""
+        alpha, beta = DEFAULT_ALPHA_BETA.get(task.n, DEFAULT_ALPHA_BETA_LARGE)
+        config = replace(self, alpha=alpha if self.alpha is None else self.alpha,
+                         beta=beta if self.beta is None else self.beta)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """ValueError naming the bad option."""
+        if self.cost not in COSTS:
+            raise ValueError(f"cost must be one of {', '.join(COSTS)}, got {self.cost!r}")
+        if self.alpha is not None and not (self.alpha > 0 and math.isfinite(self.alpha)):
+            raise ValueError(f"alpha must be a positive number, got {self.alpha}")
+        if self.beta is not None and not (self.beta > 0 and math.isfinite(self.beta)):
+            raise ValueError(f"beta must be a positive number, got {self.beta}")
+        if not (self.beta_ratio > 0 and math.isfinite(self.beta_ratio)):
+            raise ValueError(f"beta_ratio must be a positive number, got {self.beta_ratio}")
+        if self.chains < 1:
+            raise ValueError(f"chains must be at least 1, got {self.chains}")
+        if self.steps is not None and self.steps < 0:
+            raise ValueError(f"steps must be >= 0, got {self.steps}")
+        if self.restart_every < 0:
+            raise ValueError(f"restart_every must be >= 0, got {self.restart_every}")
+        if self.max_length is not None and self.max_length < 1:
+            raise ValueError(f"max_length must be at least 1, got {self.max_length}")
+        if len(self.move_weights) != mcmc.N_MOVES or min(self.move_weights) < 0 \
+                or sum(self.move_weights) <= 0:
+            raise ValueError(f"move_weights needs {mcmc.N_MOVES} non-negative weights "
+                             f"({', '.join(mcmc.MOVE_NAMES)}), not all zero")
+
+
+class CostMonitor(Monitor):
+    """A Monitor that can rank programs by their latency estimate too.
+
+    ``Monitor.found`` keeps only shorter programs. ``objective='latency'``: a lower latency
+    estimate wins, then the shorter; ``'length_latency'``: the shorter wins, then the lower
+    latency (enum's latency tie-break); ``'length'``: Monitor's own order.
+    """
+
+    def __init__(self, *args, objective: str = "length", **kwargs):
+        super().__init__(*args, **kwargs)
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, "
+                             f"got {objective!r}")
+        self.objective = objective
+
+    def key(self, program: Program, task: Task) -> tuple:
+        """Sort key of a program under the objective (lower is better)."""
+        latency = int(latency_estimate(program.code, task.n, task.registers))
+        if self.objective == "latency":
+            return (latency, len(program))
+        if self.objective == "length_latency":
+            return (len(program), latency)
+        return (len(program),)
+
+    def found(self, program: Program, task: Task) -> bool:
+        if self.objective == "length":
+            return super().found(program, task)
+        if self.best is not None and self.key(program, task) >= self.key(self.best, task):
+            return False
+        previous, self.best = self.best, None  # let the base class accept a longer program
+        try:
+            accepted = super().found(program, task)
+        finally:
+            if self.best is None:
+                self.best = previous
+        return accepted
+
+
+def _key(program: Program, task: Task, cost: str, capacity: int) -> float:
+    """The chain kernel's best key of a program (mcmc._best_key)."""
+    metric = len(program) if cost == "length" else latency_estimate(program.code, task.n,
+                                                                      task.registers)
+    return float(metric) * (capacity + 1) + len(program)
+
+
+class _Chains:
+    """C chains: the arrays kernels/mcmc.run_chain takes, and the threads that run them."""
+
+    def __init__(self, task: Task, config: StochasticConfig, start: Program, capacity: int):
+        self.task = task
+        self.config = config
+        self.capacity = capacity
+        self.cost_kind = mcmc.COST_LATENCY if config.cost == "latency" else mcmc.COST_LENGTH
+        c, p, s, b = config.chains, capacity, task.slots, task.n_inputs
+        need = c * (p + 1) * s * b
+        if need > config.memory_limit_gb * 2**30:
+            raise MemoryError(
+                f"the stochastic search on {task.name} needs {need / 2**30:.1f} GB for its "
+                f"prefix-state caches ({c} chains x {p} instructions), over the "
+                f"{config.memory_limit_gb:g} GB memory limit: use fewer chains or a shorter "
+                f"max length")
+        # Inputs with the most distinct values first: they tell programs apart best, so a
+        # wrong proposal is usually caught in the first block of columns (about 10% more
+        # proposals/s on sort5 than the lexicographic order).
+        order = np.argsort(-task.inputs.max(axis=0), kind="stable")
+        self.inputs = np.ascontiguousarray(task.inputs[:, order])  # int8[N, B]
+        self.expected = np.ascontiguousarray(task.expected[:, order])  # int8[N, B]
+        self.codes = np.zeros((c, p, 3), dtype=np.int32)  # int32[C, P, 3]: (op, dst, src)
+        self.lengths = np.zeros(c, dtype=np.int64)  # int64[C]
+        self.costs = np.zeros(c, dtype=np.float64)  # float64[C]
+        self.rngs = np.array([[mcmc.seed_state(config.seed, k)] for k in range(c)],
+                             dtype=np.uint64)  # uint64[C, 1]
+        self.states = np.zeros((c, p + 1, s, b), dtype=np.int8)  # int8[C, P + 1, S, B]
+        self.props = np.zeros((c, p, 3), dtype=np.int32)  # int32[C, P, 3] scratch
+        self.works = np.zeros((c, s, mcmc.BLOCK_COLUMNS), dtype=np.int8)  # int8[C, S, block]
+        self.decoded = np.zeros((c, p, 4), dtype=np.int64)  # int64[C, P, 4] scratch
+        self.best_codes = np.zeros((c, p, 3), dtype=np.int32)  # int32[C, P, 3]
+        self.best_lengths = np.zeros(c, dtype=np.int64)  # int64[C]
+        self.best_keys = np.full(c, mcmc.NO_BEST, dtype=np.float64)  # float64[C]
+        self.counters = np.zeros((c, mcmc.N_COUNTERS), dtype=np.int64)
+        weights = np.asarray(config.move_weights, dtype=np.float64)
+        self.move_cdf = np.cumsum(weights)  # float64[N_MOVES]
+        for k in range(c):
+            self.reset(k, start)
+        workers = min(c, os.cpu_count() or 1)
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="chain") if workers > 1 \
+            else None
+
+    def reset(self, k: int, program: Program) -> None:
+        """Put chain k on ``program`` (its states and cost recomputed)."""
+        length = len(program)
+        self.codes[k, :length] = program.code
+        self.lengths[k] = length
+        misplaced = mcmc.prefix_states(self.codes[k], length, self.states[k], self.inputs,
+                                       self.expected, self.task.registers)
+        metric = len(program) if self.cost_kind == mcmc.COST_LENGTH else latency_estimate(
+            program.code, self.task.n, self.task.registers)
+        self.costs[k] = self.config.alpha * metric + misplaced
+        if misplaced == 0 and length:
+            key = _key(program, self.task, self.config.cost, self.capacity)
+            if key < self.best_keys[k]:
+                self.best_keys[k] = key
+                self.best_lengths[k] = length
+                self.best_codes[k, :length] = program.code
+
+    def run(self, steps: int) -> None:
+        """Advance every chain by ``steps`` proposals (in parallel threads: nogil kernels)."""
+        if self.pool is None:
+            for k in range(self.config.chains):
+                self._run_one(k, steps)
+        else:
+            list(self.pool.map(lambda k: self._run_one(k, steps), range(self.config.chains)))
+
+    def _run_one(self, k: int, steps: int) -> None:
+        length, cost, best_length, best_key = mcmc.run_chain(
+            steps, self.codes[k], int(self.lengths[k]), float(self.costs[k]), self.rngs[k],
+            self.states[k], self.props[k], self.works[k], self.decoded[k], self.best_codes[k],
+            int(self.best_lengths[k]), float(self.best_keys[k]), self.counters[k],
+            self.expected, self.task.registers, self.config.alpha,
+            self.config.beta * self.config.beta_ratio ** k, self.move_cdf, self.cost_kind,
+            mcmc.BLOCK_COLUMNS)
+        self.lengths[k] = length
+        self.costs[k] = cost
+        self.best_lengths[k] = best_length
+        self.best_keys[k] = best_key
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def best(self) -> tuple[int, Program | None]:
+        """(chain, program): the best correct program any chain has seen (lowest chain on ties)."""
+        k = int(np.argmin(self.best_keys))
+        if not np.isfinite(self.best_keys[k]):
+            return k, None
+        return k, Program(self.best_codes[k, :self.best_lengths[k]].copy())
+
+
+def start_program(task: Task, config: StochasticConfig) -> Program:
+    """The chains' first program: config.start, the empty program (cold) or the baseline."""
+    if config.start is not None:
+        config.start.check(task.n, task.registers)
+        return config.start
+    if config.cold_start:
+        return Program(np.zeros((0, 3), dtype=np.int32))
+    if task.registers < task.n + 1:
+        raise ValueError(f"the warm start (network baseline) needs {task.n + 1} registers, "
+                         f"got {task.registers}: use --cold-start")
+    return baseline_program(task)
+
+
+def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) -> SearchResult:
+    """Run the chains until ``config.steps`` or the monitor stops them; the best correct program.
+
+    Pass a ``CostMonitor(objective='latency')`` with ``cost='latency'`` so that longer
+    but faster programs are kept too.
+    """
+    config = config.resolved(task)
+    start = start_program(task, config)
+    if config.max_length is not None:
+        capacity = config.max_length
+    elif config.cold_start and config.start is None:
+        capacity = len(baseline_program(task)) if task.registers > task.n else 4 * task.n * task.n
+    else:
+        capacity = len(start) + 2
+    if len(start) > capacity:
+        raise ValueError(f"the start program has {len(start)} instructions, over max_length "
+                         f"{capacity}")
+    capacity = max(capacity, 1)
+
+    warm = time.perf_counter()
+    chains = _Chains(task, config, start, capacity)
+    chains.run(0)  # compile (or load from cache) before the clock starts,
+    verify(start, task)  # the verifier's kernels too (the monitor verifies every best)
+    compile_time = time.perf_counter() - warm
+    monitor.restart_clock()
+
+    _, program = chains.best()
+    if program is not None:
+        monitor.found(program, task)  # the warm start, when correct
+
+    try:
+        done = _run(task, config, monitor, chains)
+    finally:
+        chains.close()
+    return _result(task, config, monitor, chains, start, capacity, done, compile_time)
+
+
+def _run(task, config, monitor, chains) -> int:
+    """The search loop; returns the steps every chain made."""
+    best_key = float(chains.best_keys.min())
+    done = 0  # steps every chain has made
+    chunk = 1000  # steps per compiled call, adapted to about 0.1 s a call
+    with monitor.catch_sigint():
+        while not monitor.should_stop() and (config.steps is None or done < config.steps):
+            todo = chunk
+            if config.steps is not None:
+                todo = min(todo, config.steps - done)
+            if config.restart_every:
+                todo = min(todo, config.restart_every - done % config.restart_every)
+            began = time.perf_counter()
+            chains.run(todo)
+            took = time.perf_counter() - began
+            done += todo
+            chunk = int(min(max(todo * 0.1 / max(took, 1e-6), 100), 2 * chunk + 1000))
+            k, program = chains.best()
+            if program is not None and chains.best_keys[k] < best_key:
+                best_key = float(chains.best_keys[k])
+                monitor.found(program, task)
+            if config.restart_every and done % config.restart_every == 0 and program is not None:
+                for c in range(config.chains):
+                    if chains.costs[c] > config.alpha * _metric(program, task, config) + 1e-9:
+                        chains.reset(c, program)
+            counters = chains.counters.sum(axis=0)
+            monitor.progress(int(counters[mcmc.PROPOSED]),
+                             accepted=int(counters[mcmc.ACCEPTED]), steps=done)
+
+    return done
+
+
+def _result(task, config, monitor, chains, start, capacity, done, compile_time):
+    counters = chains.counters.sum(axis=0)
+    proposed = int(counters[mcmc.PROPOSED])
+    notes = {
+        "start": "cold" if config.cold_start and config.start is None else
+                 ("program" if config.start is not None else "baseline"),
+        "start_length": len(start),
+        "cost": config.cost,
+        "alpha": config.alpha,
+        "beta": config.beta,
+        "beta_ratio": config.beta_ratio,
+        "chains": config.chains,
+        "max_length": capacity,
+        "steps_per_chain": done,
+        "acceptance_rate": counters[mcmc.ACCEPTED] / proposed if proposed else 0.0,
+        "ill_formed_rate": counters[mcmc.ILL_FORMED] / proposed if proposed else 0.0,
+        "proposals_per_second": proposed / monitor.elapsed if monitor.elapsed > 0 else None,
+    }
+    return SearchResult(
+        task=task, method="stochastic", seed=config.seed, program=monitor.best,
+        time_to_first=monitor.time_to_first, time_to_best=monitor.time_to_best,
+        explored=proposed, search_time=monitor.elapsed, compile_time=compile_time,
+        stopped=monitor.stop_reason or "completed", notes=notes)
+
+
+def _metric(program: Program, task: Task, config: StochasticConfig) -> float:
+    if config.cost == "latency":
+        return float(latency_estimate(program.code, task.n, task.registers))
+    return float(len(program))

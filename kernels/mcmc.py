@@ -1,0 +1,511 @@
+"""Compiled hot loops of the stochastic superoptimiser (AlphaDev-S) and of random search.
+
+Both searches keep Python out of the inner loop: one call runs thousands of proposals.
+
+MCMC (``run_chain``): one Markov chain over whole programs, with its own RNG, so its
+trajectory depends only on its seed, never on threads or on how many steps each call
+runs. It releases the GIL: the caller runs independent chains on Python threads, one per
+core (a ``prange`` over chains did the same but added about 6 s of cold compilation). A
+chain keeps the machine state after every prefix of its current program (``states:
+int8[P + 1, S, B]``); a proposal that first differs at instruction i is run from the
+cached state before i, in blocks of input columns, and is dropped as soon as its
+incorrectness already exceeds what the Metropolis test (drawn before evaluating, as
+STOKE does) would accept. Most proposals are rejected after one block.
+
+Random search (``random_programs``): masked random programs (no register read before it
+is written, no cmov before a cmp: well-formed by construction), generated from a hash of
+(seed, index) so the result does not depend on threads or call sizes.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from .cost import latency_estimate
+from .interp import JIT, UNSET, _apply, _decode
+from .isa import (CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMP, LOAD, MOV, N_OPCODES,
+                  STORE)
+
+# Proposal moves (STOKE / AlphaDev-S), the order of the move weights.
+ADD = 0  # insert a random instruction
+REMOVE = 1  # delete an instruction
+SWAP = 2  # exchange two instructions
+OPCODE = 3  # change the opcode, keeping the operands
+OPERAND = 4  # change one operand
+INSTRUCTION = 5  # replace an instruction by a random one
+N_MOVES = 6
+MOVE_NAMES = ("add", "remove", "swap", "opcode", "operand", "instruction")
+
+# What the length term of the cost counts.
+COST_LENGTH = 0
+COST_LATENCY = 1
+
+# Columns of a chain's counters: int64[C, N_COUNTERS].
+PROPOSED = 0
+INVALID = 1  # no-op or impossible move (e.g. add at full capacity)
+ILL_FORMED = 2  # rejected without running: reads an unwritten register, cmov before cmp
+ACCEPTED = 3
+EARLY_REJECTED = 4  # sure to be rejected before all inputs ran (or any: too long)
+N_COUNTERS = 5
+
+_REGISTER_OPS = np.array([MOV, CMP, CMOVL, CMOVG, CMOVLE, CMOVGE, CMOVE, CMOVNE],
+                         dtype=np.int32)  # int32[8]: the register-register opcodes
+BLOCK_COLUMNS = 64  # input columns evaluated between two early-rejection checks
+NO_BEST = np.inf  # best key of a chain that has seen no correct program
+
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_STAR = np.uint64(0x2545F4914F6CDD1D)
+
+
+@numba.njit(inline="always", **JIT)
+def _splitmix(x):
+    """A well-mixed 64-bit value of x (splitmix64's finaliser): seeds from small integers."""
+    x = np.uint64(x) + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * _MIX1
+    x = (x ^ (x >> np.uint64(27))) * _MIX2
+    x = x ^ (x >> np.uint64(31))
+    if x == np.uint64(0):
+        x = _GOLDEN
+    return x
+
+
+def seed_state(seed: int, stream: int) -> np.uint64:
+    """Non-zero RNG state for stream ``stream`` of seed ``seed`` (Python side)."""
+    return np.uint64(_splitmix(np.uint64((seed * 1_000_003 + stream) % (1 << 64))))
+
+
+@numba.njit(inline="always", **JIT)
+def _next(rng):
+    """xorshift64* on ``rng: uint64[1]`` (in place); returns 64 random bits."""
+    x = rng[0]
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    rng[0] = x
+    return x * _STAR
+
+
+@numba.njit(inline="always", **JIT)
+def _randint(rng, n):
+    """Uniform integer in 0..n-1 (n > 0; the modulo bias is below 2**-30)."""
+    return np.int64((_next(rng) >> np.uint64(32)) % np.uint64(n))
+
+
+@numba.njit(inline="always", **JIT)
+def _uniform(rng):
+    """Uniform float in (0, 1]."""
+    return (np.float64(_next(rng) >> np.uint64(11)) + 1.0) * (1.0 / 9007199254740992.0)
+
+
+@numba.njit(inline="always", **JIT)
+def _random_instruction(rng, n, registers, code, k):
+    """Write a uniformly drawn instruction (any opcode, in-range operands) into code[k]."""
+    op = _randint(rng, N_OPCODES)
+    if registers < 2 and op != LOAD:
+        op = STORE  # register-register instructions need two registers
+    if op == LOAD:
+        d = _randint(rng, registers)
+        s = _randint(rng, n)
+    elif op == STORE:
+        d = _randint(rng, n)
+        s = _randint(rng, registers)
+    else:
+        d = _randint(rng, registers)
+        s = _randint(rng, registers - 1)
+        if s >= d:
+            s += 1
+    code[k, 0] = op
+    code[k, 1] = d
+    code[k, 2] = s
+
+
+@numba.njit(**JIT)
+def well_formed(code, length, n, registers):
+    """The ISA's well-formedness of ``code[:length]`` (Program.check, as a yes/no)."""
+    written = np.int64(0)  # bit r: register r written
+    seen_cmp = False
+    for k in range(length):
+        op = code[k, 0]
+        d = code[k, 1]
+        s = code[k, 2]
+        if op == LOAD:
+            if d < 0 or d >= registers or s < 0 or s >= n:
+                return False
+            written |= np.int64(1) << d
+        elif op == STORE:
+            if d < 0 or d >= n or s < 0 or s >= registers:
+                return False
+            if not (written >> s) & 1:
+                return False
+        else:
+            if op < 0 or op >= N_OPCODES or d < 0 or d >= registers or s < 0 or s >= registers:
+                return False
+            if op == MOV:
+                if not (written >> s) & 1:
+                    return False
+                written |= np.int64(1) << d
+            else:  # cmp and cmov read both operands
+                if not ((written >> s) & 1 and (written >> d) & 1):
+                    return False
+                if op == CMP:
+                    seen_cmp = True
+                elif not seen_cmp:
+                    return False
+    return True
+
+
+@numba.njit(**JIT)
+def _propose(rng, cur, length, prop, capacity, n, registers, move_cdf):
+    """Copy ``cur[:length]`` into ``prop`` and apply one random move.
+
+    Returns ``(move, new length, first changed row)``; first = -1 when the move is
+    impossible here or changes nothing.
+    """
+    for k in range(length):
+        prop[k, 0] = cur[k, 0]
+        prop[k, 1] = cur[k, 1]
+        prop[k, 2] = cur[k, 2]
+    u = _uniform(rng) * move_cdf[N_MOVES - 1]
+    move = 0
+    while move < N_MOVES - 1 and u > move_cdf[move]:
+        move += 1
+    if move == ADD:
+        if length >= capacity:
+            return move, length, -1
+        p = _randint(rng, length + 1)
+        for k in range(length, p, -1):
+            prop[k, 0] = prop[k - 1, 0]
+            prop[k, 1] = prop[k - 1, 1]
+            prop[k, 2] = prop[k - 1, 2]
+        _random_instruction(rng, n, registers, prop, p)
+        return move, length + 1, p
+    if length == 0:
+        return move, length, -1
+    if move == REMOVE:
+        p = _randint(rng, length)
+        for k in range(p, length - 1):
+            prop[k, 0] = prop[k + 1, 0]
+            prop[k, 1] = prop[k + 1, 1]
+            prop[k, 2] = prop[k + 1, 2]
+        return move, length - 1, p
+    if move == SWAP:
+        if length < 2:
+            return move, length, -1
+        i = _randint(rng, length)
+        j = _randint(rng, length - 1)
+        if j >= i:
+            j += 1
+        if i > j:
+            i, j = j, i
+        if prop[i, 0] == prop[j, 0] and prop[i, 1] == prop[j, 1] and prop[i, 2] == prop[j, 2]:
+            return move, length, -1
+        for c in range(3):
+            t = prop[i, c]
+            prop[i, c] = prop[j, c]
+            prop[j, c] = t
+        return move, length, i
+    p = _randint(rng, length)
+    op = prop[p, 0]
+    if move == OPCODE:
+        if op == LOAD:  # mov rD, mS  <->  mov mS, rD
+            prop[p, 0] = STORE
+            prop[p, 1] = cur[p, 2]
+            prop[p, 2] = cur[p, 1]
+        elif op == STORE:
+            prop[p, 0] = LOAD
+            prop[p, 1] = cur[p, 2]
+            prop[p, 2] = cur[p, 1]
+        else:  # another register-register opcode: mov, cmp or a cmov (8 in all)
+            pos = 0
+            while _REGISTER_OPS[pos] != op:
+                pos += 1
+            prop[p, 0] = _REGISTER_OPS[(pos + 1 + _randint(rng, 7)) % 8]
+        return move, length, p
+    if move == OPERAND:
+        which = 1 + _randint(rng, 2)
+        is_mem = (op == LOAD and which == 2) or (op == STORE and which == 1)
+        limit = n if is_mem else registers
+        if limit < 2:
+            return move, length, -1
+        old = prop[p, which]
+        new = _randint(rng, limit - 1)
+        if new >= old:
+            new += 1
+        prop[p, which] = new
+        if op != LOAD and op != STORE and prop[p, 1] == prop[p, 2]:
+            return move, length, -1  # rX, rX: a no-op or a useless compare
+        return move, length, p
+    _random_instruction(rng, n, registers, prop, p)
+    if prop[p, 0] == cur[p, 0] and prop[p, 1] == cur[p, 1] and prop[p, 2] == cur[p, 2]:
+        return move, length, -1
+    return move, length, p
+
+
+@numba.njit(**JIT)
+def _evaluate(code, length, first, base, states, expected, registers, allowed, block, decoded):
+    """Run ``code[first:length]`` from ``base[first]`` into ``states[first + 1 ..]``.
+
+    ``base, states: int8[P + 1, S, B]`` (may be the same array). Returns
+    ``(misplaced, complete)``: memory cells not holding their sorted value, summed over
+    the inputs run so far; stops early (complete False) once misplaced > allowed >= 0.
+    """
+    n, b = expected.shape
+    rows = registers + n + 1
+    flags = rows - 1
+    for k in range(first, length):
+        kind, d, s, mask = _decode(code[k, 0], code[k, 1], code[k, 2], registers)
+        decoded[k, 0] = kind
+        decoded[k, 1] = d
+        decoded[k, 2] = s
+        decoded[k, 3] = mask
+    final = states[length] if length > first else base[first]
+    misplaced = 0
+    for lo in range(0, b, block):
+        hi = min(lo + block, b)
+        for k in range(first, length):
+            src = base[first] if k == first else states[k]
+            dst = states[k + 1]
+            for r in range(rows):
+                for i in range(lo, hi):
+                    dst[r, i] = src[r, i]
+            _apply(dst, decoded[k, 0], decoded[k, 1], decoded[k, 2], decoded[k, 3], flags, lo, hi)
+        for j in range(n):
+            row = final[registers + j]
+            want = expected[j]
+            for i in range(lo, hi):
+                misplaced += row[i] != want[i]
+        if misplaced > allowed:
+            return misplaced, hi == b
+    return misplaced, True
+
+
+@numba.njit(**JIT)
+def _score(code, length, first, base, expected, registers, allowed, block, decoded, work):
+    """Misplaced cells of ``code[:length]``, run from ``base[first]`` (the cached state).
+
+    Runs block after block of input columns in ``work: int8[S, block]`` (stays in L1; no
+    prefix state is stored, so a rejected proposal costs only its instructions): about
+    3x faster on sort5 than writing every prefix state. Returns ``(misplaced, complete)``;
+    stops early (complete False) once misplaced > allowed >= 0.
+    """
+    n, b = expected.shape
+    rows = registers + n + 1
+    flags = rows - 1
+    for k in range(first, length):
+        kind, d, s, mask = _decode(code[k, 0], code[k, 1], code[k, 2], registers)
+        decoded[k, 0] = kind
+        decoded[k, 1] = d
+        decoded[k, 2] = s
+        decoded[k, 3] = mask
+    start = base[first]
+    misplaced = 0
+    for lo in range(0, b, block):
+        hi = min(lo + block, b)
+        w = hi - lo
+        for r in range(rows):
+            for i in range(w):
+                work[r, i] = start[r, lo + i]
+        for k in range(first, length):
+            _apply(work, decoded[k, 0], decoded[k, 1], decoded[k, 2], decoded[k, 3], flags, 0, w)
+        for j in range(n):
+            row = work[registers + j]
+            want = expected[j]
+            for i in range(w):
+                misplaced += row[i] != want[lo + i]
+        if misplaced > allowed:
+            return misplaced, hi == b
+    return misplaced, True
+
+
+@numba.njit(**JIT)
+def prefix_states(code, length, states, inputs, expected, registers):
+    """Fill ``states: int8[P + 1, S, B]`` with the state after each prefix of ``code``.
+
+    Returns the misplaced-cell count of the whole program (its incorrectness).
+    """
+    n, b = inputs.shape
+    states[0, :registers] = UNSET
+    states[0, registers:registers + n] = inputs
+    states[0, registers + n] = 0
+    decoded = np.empty((max(length, 1), 4), dtype=np.int64)
+    misplaced, _ = _evaluate(code, length, 0, states, states, expected, registers,
+                             np.int64(n * b), BLOCK_COLUMNS, decoded)
+    return misplaced
+
+
+@numba.njit(**JIT)
+def _metric(code, length, n, registers, cost_kind):
+    """The size term of the cost: length, or the latency estimate."""
+    if cost_kind == COST_LATENCY:
+        return np.float64(latency_estimate(code[:length], n, registers))
+    return np.float64(length)
+
+
+@numba.njit(**JIT)
+def _best_key(metric, length, capacity):
+    """Order of correct programs: the metric, then length (for latency)."""
+    return metric * (capacity + 1) + length
+
+
+@numba.njit(**JIT)
+def run_chain(steps, code, length, cost, rng, states, prop, work, decoded,
+           best_code, best_length, best_key, counters, expected, registers,
+           alpha, beta, move_cdf, cost_kind, block):
+    """Run one chain for ``steps`` proposals; returns (length, cost, best_length, best_key).
+
+    ``code: int32[P, 3]`` the current program (first ``length`` rows), ``cost`` its
+    cost, ``rng: uint64[1]``, ``states: int8[P + 1, S, B]`` its prefix states over the
+    columns of ``expected: int8[N, B]``; ``prop: int32[P, 3]``, ``work: int8[S, block]``,
+    ``decoded: int64[P, 4]`` scratch; ``best_code``, ``best_length``, ``best_key`` the best
+    correct program seen; ``counters: int64[N_COUNTERS]``. Arrays are updated in place.
+    ``move_cdf: float64[N_MOVES]`` cumulative move weights; ``cost_kind`` COST_LENGTH or
+    COST_LATENCY. Releases the GIL, so threads can run several chains at once.
+    """
+    n, b = expected.shape
+    capacity = code.shape[0]
+    for _ in range(steps):
+        counters[PROPOSED] += 1
+        move, plen, first = _propose(rng, code, length, prop, capacity, n, registers, move_cdf)
+        if first < 0:
+            counters[INVALID] += 1
+            continue
+        if not well_formed(prop, plen, n, registers):
+            counters[ILL_FORMED] += 1
+            continue
+        metric = _metric(prop, plen, n, registers, cost_kind)
+        size = alpha * metric
+        # Metropolis: accept iff new cost <= cost - log(u) / beta (drawn first, so the
+        # evaluation can stop as soon as the proposal is sure to be rejected).
+        threshold = cost - np.log(_uniform(rng)) / beta
+        key = _best_key(metric, plen, capacity)
+        allowed = threshold - size
+        if key < best_key and allowed < 0.0:
+            allowed = 0.0  # still worth knowing whether it is correct: a new best
+        if allowed < 0.0:
+            counters[EARLY_REJECTED] += 1
+            continue
+        misplaced, complete = _score(prop, plen, first, states, expected, registers,
+                                     np.int64(np.floor(allowed)), block, decoded, work)
+        new_cost = size + misplaced
+        if misplaced == 0 and complete and key < best_key:
+            best_key = key
+            best_length = plen
+            for k in range(plen):
+                best_code[k, 0] = prop[k, 0]
+                best_code[k, 1] = prop[k, 1]
+                best_code[k, 2] = prop[k, 2]
+        if not complete or new_cost > threshold:
+            counters[EARLY_REJECTED] += not complete
+            continue
+        counters[ACCEPTED] += 1
+        for k in range(plen):
+            code[k, 0] = prop[k, 0]
+            code[k, 1] = prop[k, 1]
+            code[k, 2] = prop[k, 2]
+        # Accepted (a few percent of proposals): store the new prefix states.
+        _evaluate(code, plen, first, states, states, expected, registers,
+                  np.int64(n * b), block, decoded)
+        length = plen
+        cost = new_cost
+    return length, cost, best_length, best_key
+
+
+@numba.njit(**JIT)
+def _random_program(rng, length, n, registers, code):
+    """Fill ``code[:length]`` with a masked random program (well-formed by construction)."""
+    written = np.zeros(registers, dtype=np.int64)  # int64[R]: written registers, listed
+    count = 0
+    is_written = np.zeros(registers, dtype=np.bool_)
+    seen_cmp = False
+    for k in range(length):
+        # Allowed opcodes: load always; mov and store once a register is written; cmp
+        # once two are; a cmov once a cmp was seen (it reads two written registers).
+        if count == 0:
+            op = LOAD
+        else:
+            choices = 3 + (count >= 2) + (6 if seen_cmp and count >= 2 else 0)
+            pick = _randint(rng, choices)
+            if pick == 0:
+                op = LOAD
+            elif pick == 1:
+                op = MOV
+            elif pick == 2:
+                op = STORE
+            elif pick == 3:
+                op = CMP
+            else:
+                op = pick  # 4..9 are the cmovs
+        if op == LOAD:
+            d = _randint(rng, registers)
+            s = _randint(rng, n)
+        elif op == STORE:
+            d = _randint(rng, n)
+            s = written[_randint(rng, count)]
+        elif op == MOV:
+            s = written[_randint(rng, count)]
+            d = _randint(rng, registers - 1) if registers > 1 else 0
+            if registers > 1 and d >= s:
+                d += 1
+        else:  # cmp, cmov: two distinct written registers
+            i = _randint(rng, count)
+            j = _randint(rng, count - 1)
+            if j >= i:
+                j += 1
+            d = written[i]
+            s = written[j]
+        if op == CMP:
+            seen_cmp = True
+        elif op != STORE and not is_written[d]:
+            is_written[d] = True
+            written[count] = d
+            count += 1
+        code[k, 0] = op
+        code[k, 1] = d
+        code[k, 2] = s
+
+
+@numba.njit(**JIT)
+def random_programs(seed_state, start, stop, min_length, max_length, inputs, expected,
+                    registers, best_code, best, stats):
+    """Draw programs ``start .. stop - 1`` and run each on every input (releases the GIL).
+
+    Program i comes from an RNG seeded with (seed_state, i) alone, so the caller may split
+    the indices into slices and run them on threads in any order. ``best_code: int32[P,
+    3]``, ``best: int64[2]`` (length, index) the shortest correct program of this slice's
+    stream (lowest index among equals; length max_length + 1 while none), ``stats:
+    int64[2]`` (programs run, fewest misplaced cells seen), all updated in place.
+    Programs that cannot beat ``best`` are skipped without running: drawn later, an equal
+    one loses to it, so carrying ``best`` between calls does not change the result.
+    """
+    n, b = inputs.shape
+    rows = registers + n + 1
+    flags = rows - 1
+    code = np.empty((max_length, 3), dtype=np.int32)  # int32[P, 3]: (op, dst, src)
+    state = np.empty((rows, b), dtype=np.int8)  # int8[S, B]
+    rng = np.empty(1, dtype=np.uint64)
+    for index in range(start, stop):
+        rng[0] = _splitmix(seed_state ^ _splitmix(np.uint64(index)))
+        length = min_length + _randint(rng, max_length - min_length + 1)
+        if length >= best[0]:
+            continue
+        stats[0] += 1
+        _random_program(rng, length, n, registers, code)
+        state[:registers] = UNSET
+        state[registers:registers + n] = inputs
+        state[flags] = 0
+        for k in range(length):
+            kind, d, s, mask = _decode(code[k, 0], code[k, 1], code[k, 2], registers)
+            _apply(state, kind, d, s, mask, flags, 0, b)
+        misplaced = 0
+        for j in range(n):
+            for i in range(b):
+                misplaced += state[registers + j, i] != expected[j, i]
+        if misplaced < stats[1]:
+            stats[1] = misplaced
+        if misplaced == 0 and length < best[0]:
+            best[0] = length
+            best[1] = index
+            best_code[:length] = code[:length]

@@ -1,0 +1,178 @@
+"""Enumerative search: shortest programs, proofs, --all, tie-break, stops.
+
+The proofs are checked against an independent oracle (breadth-first search over machine
+states with no pruning and no bound) where that oracle is small enough to run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from discover.kernels import (CMOVS, CMP, FLAG_UNSET, LOAD, MOV, STORE, UNSET, Program, Task,
+                              initial_state, latency_estimate, step, verify)
+from discover.kernels import enum as kenum
+from discover.search.base import Monitor
+from discover.search.enum import EnumConfig, _Tables, search_enum
+
+
+def bfs_shortest(task: Task, max_len: int) -> int | None:
+    """Oracle: shortest correct length by breadth-first search over whole machine states
+    (every well-formed instruction, duplicates dropped, nothing else pruned)."""
+    r, n = task.registers, task.n
+    root = initial_state(task.inputs, r)
+    goal = task.expected.tobytes()
+    seen = {root.tobytes()}
+    frontier = [root]
+    for length in range(1, max_len + 1):
+        nxt = []
+        for st in frontier:
+            regs_set = [q for q in range(r) if st[q, 0] != UNSET]
+            moves = [(LOAD, q, j) for q in range(r) for j in range(n)]
+            moves += [(STORE, j, q) for j in range(n) for q in regs_set]
+            moves += [(MOV, q, s) for q in range(r) for s in regs_set if q != s]
+            moves += [(CMP, a, b) for a in regs_set for b in regs_set]
+            if st[r + n, 0] != FLAG_UNSET:
+                moves += [(op, a, b) for op in CMOVS for a in regs_set for b in regs_set]
+            for op, d, s in moves:
+                child = st.copy()
+                step(child, op, d, s, r)
+                key = child.tobytes()
+                if key in seen:
+                    continue
+                if child[r:r + n].tobytes() == goal:
+                    return length
+                seen.add(key)
+                nxt.append(child)
+        frontier = nxt
+    return None
+
+
+def run(task, **options):
+    monitor = Monitor(time_limit=options.pop("time_limit", None))
+    return search_enum(task, EnumConfig(**options), monitor), monitor
+
+
+@pytest.mark.parametrize("registers", [2, 3])
+def test_sort2_optimum_matches_oracle(registers):
+    """R = 3 descends from the network baseline; R = 2 (no baseline) ascends."""
+    task = Task(2, registers)
+    result, monitor = run(task)
+    assert result.program is not None and verify(result.program, task).correct
+    assert len(result.program) == bfs_shortest(task, 10)
+    assert result.optimal and result.stopped == "completed"
+    assert result.notes["lower_bound"] == len(result.program)
+    assert monitor.best == result.program
+    assert result.compile_time > 0 and result.search_time >= 0
+
+
+def test_sort3_finds_17_and_proves_16_impossible():
+    task = Task(3)
+    result, _ = run(task)
+    assert verify(result.program, task).correct
+    assert len(result.program) == 17
+    assert result.optimal  # every program of 16 or fewer instructions was ruled out
+    assert result.notes["lower_bound"] == 17
+    assert result.stopped == "completed"
+    assert result.time_to_first is not None and result.time_to_best >= result.time_to_first
+
+
+def test_max_length_below_optimum_finds_nothing_and_proves_it():
+    result, _ = run(Task(2), max_length=7)
+    assert result.program is None
+    assert not result.optimal
+    assert result.notes["lower_bound"] == 8  # 7 was searched exhaustively
+    assert result.stopped == "completed"
+
+
+def test_all_returns_distinct_correct_optimal_programs():
+    task = Task(2)
+    result, _ = run(task, all=True)
+    assert result.optimal and result.notes["enumeration_complete"]
+    programs = result.programs
+    assert len(programs) > 1
+    assert len({p.code.tobytes() for p in programs}) == len(programs)
+    for program in programs:
+        assert len(program) == 8
+        assert verify(program, task).correct
+    assert result.program in programs
+
+
+def test_latency_tie_break_returns_the_fastest_optimal_program():
+    task = Task(2)
+    every, _ = run(task, all=True)
+    fastest, _ = run(task, tie_break="latency")
+    latency = lambda p: latency_estimate(p.code, task.n, task.registers)  # noqa: E731
+    assert fastest.optimal and len(fastest.program) == 8
+    assert verify(fastest.program, task).correct
+    assert latency(fastest.program) == min(latency(p) for p in every.programs)
+
+
+def test_memory_limit_stops_cleanly_with_best_so_far():
+    task = Task(4)
+    result, _ = run(task, memory_limit_gb=0.008)
+    assert result.stopped == "memory limit"
+    assert not result.optimal
+    assert result.program is not None and verify(result.program, task).correct
+    assert "memory limit" in result.notes["message"]
+
+
+def test_time_limit_stops_with_best_so_far():
+    task = Task(4)
+    result, _ = run(task, time_limit=0.5)
+    assert result.stopped == "time limit"
+    assert not result.optimal
+    assert result.program is not None and len(result.program) <= 28
+    assert verify(result.program, task).correct
+
+
+def test_bad_config_is_rejected():
+    with pytest.raises(ValueError, match="tie_break"):
+        run(Task(2), tie_break="speed")
+    with pytest.raises(ValueError, match="max_length"):
+        run(Task(2), max_length=0)
+
+
+def _states_along(program: Program, task: Task):
+    """Machine state after each prefix, as the row ids the kernel uses."""
+    tables = _Tables(task, len(program))
+    state = initial_state(task.inputs, task.registers)
+    yield tables, state.copy()
+    for op, dst, src in program:
+        step(state, op, dst, src, task.registers)
+        yield tables, state.copy()
+
+
+@pytest.mark.parametrize("path", ["sort3", "search"])
+def test_lower_bound_is_admissible_along_a_program(path):
+    """At every prefix of a correct program, the bound never exceeds what is left."""
+    task = Task(3)
+    if path == "sort3":
+        from importlib import resources
+        program = Program.parse(resources.files("discover").joinpath("known/sort3.asm").read_text())
+    else:
+        program = run(task, time_limit=0.5)[0].program  # found by the fast phase
+    for k, (tables, state) in enumerate(_states_along(program, task)):
+        ids = np.array([tables.intern(row) for row in state], dtype=np.int32)
+        bound = kenum.lower_bound(ids, tables.rows, task.registers, task.n, tables.sorted_ids,
+                                  tables.perm_cols, tables.inv, tables.n_perm_fact,
+                                  tables.scratch, 1 << 30, 0, tables.memo_keys,
+                                  tables.memo_vals, tables.ctr, 0)
+        assert bound <= len(program) - k, f"bound {bound} after {k} instructions"
+
+
+def test_symmetric_states_share_a_key():
+    """Register phase: renaming registers or permuting the items gives the same key."""
+    task = Task(3)
+    tables = _Tables(task, 4, reg_only=True)
+    keys = []
+    for text in (["cmp r0, r1"], ["cmp r1, r2"], ["cmp r0, r2"], ["mov r3, r0"]):
+        state = initial_state(task.inputs, task.registers)
+        for op, dst, src in Program.from_instructions(["mov r0, m0", "mov r1, m1",
+                                                       "mov r2, m2"] + text):
+            step(state, op, dst, src, task.registers)
+        ids = np.array([tables.intern(row) for row in state], dtype=np.int32)
+        keys.append(kenum.state_keys(ids, task.registers, tables.rows, tables.colmap,
+                                     tables.sym_hash, 1))
+    assert keys[0] == keys[1] == keys[2]
+    assert keys[3] != keys[0]
