@@ -17,7 +17,8 @@ import sys
 from discover.kernels import TASK_NAMES, ProgramError, TaskError
 
 # Command modules, in the order `discover --help` lists them.
-COMMAND_MODULES = ("discover.commands",)
+COMMAND_MODULES = ("discover.commands", "discover.export_commands", "discover.search.command",
+                   "discover.agent.command")
 
 
 class UsageError(Exception):
@@ -57,7 +58,8 @@ def read_program(path: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="discover", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="discover", description="Discover short, fast, verified sort routines "
+                     "(after AlphaDev).")
     from discover import __version__
 
     parser.add_argument("--version", action="version", version=f"discover {__version__}")
