@@ -1,0 +1,73 @@
+"""Speed of the agent's parts: tree search expansions, network batches, one self-play round.
+
+Run: ``python -m pytest bench/bench_agent.py --benchmark-only`` (CI runs it once with
+``--benchmark-disable``, so each case stays quick). The JIT is warmed before timing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from discover.agent import MCTSConfig, NetworkConfig, TrainConfig  # noqa: E402
+from discover.agent.game import GameSpec  # noqa: E402
+from discover.agent.mcts import Search, Tree, uniform_evaluator  # noqa: E402
+from discover.agent.train import Agent, self_play  # noqa: E402
+
+
+@pytest.fixture(scope="module", params=["sort3", "sort4"])
+def spec(request):
+    torch.set_num_threads(1)
+    spec = GameSpec.from_config(TrainConfig(task=request.param))
+    spec.warm_up()
+    return spec
+
+
+def _search(spec, evaluate, simulations, games):
+    game = spec.make()
+    obs, _ = game.reset(seed=0)
+    search = Search(game, spec.state_of, spec.max_length, evaluate,
+                    MCTSConfig(simulations=simulations), np.random.default_rng(0),
+                    None, spec.potential, 1.0)
+    search.run([Tree(search.root(obs)) for _ in range(games)], noise=True)
+    return search.expansions
+
+
+@pytest.mark.parametrize("evaluator", ["uniform", "network"])
+def test_search_expansions(benchmark, spec, evaluator):
+    """Simulations from the root: 8 trees x 64 simulations (512 expansions at most)."""
+    if evaluator == "uniform":
+        evaluate = uniform_evaluator(spec.n_actions)
+    else:
+        evaluate = Agent(TrainConfig(task=spec.task.name), spec, torch.device("cpu")).evaluate
+    _search(spec, evaluate, 4, 2)  # warm-up
+    benchmark.group = f"agent search {spec.task.name}"
+    expansions = benchmark(_search, spec, evaluate, 64, 8)
+    assert expansions > 0
+
+
+@pytest.mark.parametrize("batch", [1, 16, 64])
+def test_network_batch(benchmark, spec, batch):
+    """One forward pass of the default network on a batch of positions."""
+    agent = Agent(TrainConfig(task=spec.task.name, network=NetworkConfig()), spec,
+                  torch.device("cpu"))
+    tokens = np.zeros((batch, spec.max_length), dtype=np.int16)
+    states = np.zeros((batch, spec.slots, spec.n_inputs), dtype=np.int8)
+    masks = np.ones((batch, spec.n_actions), dtype=bool)
+    agent.evaluate(tokens, states, masks)
+    benchmark.group = f"agent network {spec.task.name}"
+    priors, values = benchmark(agent.evaluate, tokens, states, masks)
+    assert priors.shape == (batch, spec.n_actions)
+
+
+def test_self_play_round(benchmark, spec):
+    """Four games with 16 simulations a move, network evaluator: a small iteration."""
+    config = TrainConfig(task=spec.task.name, mcts=MCTSConfig(simulations=16))
+    agent = Agent(config, spec, torch.device("cpu"))
+    benchmark.group = f"agent self-play {spec.task.name}"
+    result = benchmark.pedantic(self_play, args=(spec, agent.evaluate, config, 4,
+                                                 np.random.default_rng(0), lambda p: None),
+                                rounds=1, iterations=1)
+    assert len(result["game_returns"]) == 4

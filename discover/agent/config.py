@@ -1,0 +1,212 @@
+"""Configuration of the discovery agent: network, tree search and training loop.
+
+One frozen dataclass per component (network, search, PPO, the run); the ``discover train``
+options mirror their fields one to one (``--simulations`` is ``MCTSConfig.simulations``,
+``--ppo-clip`` is ``PPOConfig.clip``). Derived values are
+properties, never fields overwritten later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+# Shortest known program lengths (loads and stores counted), used as the default early
+# stopping target. sort2: 8 is optimal (tests/test_agent.py proves no 7-instruction
+# program exists); sort3 17 and sort4 28 are the AlphaDev / CGO'25 figures (ANCHORS.md);
+# sort5 42 is AlphaDev's, matched in this ISA by the project's stochastic search
+# (discover/known); shortest known, not proved optimal.
+KNOWN_OPTIMUM = {2: 8, 3: 17, 4: 28, 5: 42}
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Sizes of the policy/value network (defaults small enough for a laptop CPU)."""
+
+    embed_dim: int = 64
+    """Width of instruction embeddings, the transformer and the state embedding."""
+    layers: int = 0
+    """Transformer encoder layers over the program so far (AlphaDev: 6). 0: a sum of
+    position-tagged instruction embeddings instead: 2.9x faster per batch of 16 on our CPU,
+    and no worse on sort3 in our runs (the state encoder sees what the program computed)."""
+    heads: int = 4
+    """Attention heads per layer (must divide embed_dim)."""
+    state_hidden: int = 128
+    """Hidden width of the shared MLP that embeds each test input's machine state."""
+    hidden: int = 128
+    """Width of the trunk joining program and state before the policy and value heads."""
+
+    def __post_init__(self):
+        _positive(self, "embed_dim", "heads", "state_hidden", "hidden")
+        if self.layers < 0:
+            raise ValueError(f"layers must be >= 0, got {self.layers}")
+        if self.layers and self.embed_dim % self.heads:
+            raise ValueError(f"heads ({self.heads}) must divide embed_dim ({self.embed_dim})")
+
+
+@dataclass(frozen=True)
+class MCTSConfig:
+    """Single-player AlphaZero search (PUCT, Dirichlet root noise, min-max normalised Q)."""
+
+    simulations: int = 48
+    """Simulations (leaf evaluations) per move."""
+    pb_c_base: float = 19652.0
+    """PUCT exploration base (AlphaZero, AlphaDev)."""
+    pb_c_init: float = 1.25
+    """PUCT exploration constant (AlphaZero, AlphaDev)."""
+    greed: float = 0.5
+    """Q mixes the mean return (AlphaZero) and the best return seen below an action, as
+    (1 - greed) mean + greed best: a one-player deterministic game may trust its best line."""
+    dirichlet_alpha: float = 0.3
+    """Dirichlet noise concentration at the root (AlphaDev 0.03 over a far larger action set)."""
+    noise_fraction: float = 0.25
+    """Share of the root prior replaced by Dirichlet noise during self-play."""
+    temperature_moves: int = 8
+    """Moves sampled in proportion to visit counts before switching to the most visited."""
+    discount: float = 1.0
+    """Return discount (1: the episode return is the program's score)."""
+
+    def __post_init__(self):
+        _positive(self, "simulations")
+        if not 0 <= self.greed <= 1 or not 0 <= self.noise_fraction <= 1:
+            raise ValueError("greed and noise_fraction must be in [0, 1]")
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """Masked PPO, the comparison learner (same network, no search)."""
+
+    envs: int = 32
+    """Games stepped side by side; one rollout is envs x max_length steps."""
+    epochs: int = 4
+    """Passes over each rollout."""
+    minibatch: int = 256
+    """Positions per gradient step."""
+    clip: float = 0.2
+    """Policy ratio clipping."""
+    gae_lambda: float = 0.95
+    """GAE lambda (the discount is MCTSConfig.discount)."""
+    entropy: float = 0.01
+    """Entropy bonus weight (entropy over legal actions only)."""
+    max_grad_norm: float = 0.5
+    """Gradient norm clipping."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A training run: task, budget, self-play, learner, evaluation and run directory."""
+
+    task: str = "sort3"
+    """Task name (sort2..sort8)."""
+    registers: int | None = None
+    """Register count R (None: N + 1)."""
+    max_length: int | None = None
+    """Instructions per episode (None: the sorting-network program's length, 18 for sort3)."""
+    cost: str = "length"
+    """Cost term of the reward: 'length' (instruction count) or 'latency' (cost model)."""
+    observed_inputs: int | None = None
+    """Test inputs the network and the shaping see, a fixed evenly spaced subset (None: all;
+    the network's cost grows with it: 5.5 ms a position for sort5's 541 on our CPU).
+    Rewards and verification always use every input."""
+    shaping: float = 1.0
+    """Weight of the potential-based shaping reward (progress of sorted values into any
+    register; 0: the game's reward only, which moves only when stores happen)."""
+    shrink_budget: bool = True
+    """After a correct program of length L, later games get a budget of L - 1 instructions,
+    so every program they solve is a new best (length cost only)."""
+    agent: str = "alphazero"
+    """Learner: 'alphazero' (network + tree search) or 'ppo' (masked PPO, for comparison)."""
+    seed: int = 0
+    """Seed of every random choice (torch, numpy, Dirichlet noise, sampling)."""
+    budget_minutes: float = 5.0
+    """Wall-clock budget of the training loop (JIT warm-up excluded)."""
+    max_iterations: int | None = None
+    """Stop after this many iterations (self-play round + learner steps); None: budget only."""
+    target_length: int | None = -1
+    """Stop once a correct program this short is found (-1: the known optimum; 0 or None: never)."""
+    games: int = 16
+    """Games played side by side per iteration; their leaves share one network batch."""
+    actors: int = 1
+    """Self-play processes (1: in-process; 2 uses both cores, each plays games/actors)."""
+    buffer_size: int = 20_000
+    """Replay buffer capacity in positions (oldest dropped first)."""
+    batch_size: int = 128
+    """Positions per learner step."""
+    train_steps: int = 16
+    """Learner steps per iteration."""
+    learning_rate: float = 1e-3
+    """Adam learning rate."""
+    weight_decay: float = 1e-4
+    """AdamW weight decay."""
+    value_weight: float = 1.0
+    """Weight of the value loss against the policy loss."""
+    eval_every: int = 10
+    """Iterations between evaluations (one greedy game with search, no noise; 0: never)."""
+    checkpoint_every: float = 60.0
+    """Seconds between checkpoints (one is always written at the end)."""
+    out: str | None = None
+    """Run directory (None: runs/train-TASK-seedS)."""
+    resume: bool = False
+    """Continue the run saved in ``out`` (its config must match except for budgets)."""
+    device: str = "auto"
+    """'auto' (CUDA when present), 'cpu' or 'cuda'."""
+    threads: int = 1
+    """Torch intra-op threads per process (1 keeps runs deterministic and is fastest for a small net)."""
+    progress: bool = True
+    """Show a tqdm progress bar on stderr."""
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    """Network sizes."""
+    mcts: MCTSConfig = field(default_factory=MCTSConfig)
+    """Tree search settings."""
+    ppo: PPOConfig = field(default_factory=PPOConfig)
+    """PPO settings (agent='ppo' only)."""
+
+    def __post_init__(self):
+        _positive(self, "games", "actors", "buffer_size", "batch_size")
+        if self.agent not in ("alphazero", "ppo"):
+            raise ValueError(f"agent must be 'alphazero' or 'ppo', got {self.agent!r}")
+        if self.cost not in ("length", "latency"):
+            raise ValueError(f"cost must be 'length' or 'latency', got {self.cost!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.actors > self.games:
+            raise ValueError(f"actors ({self.actors}) cannot exceed games ({self.games})")
+
+    @property
+    def n(self) -> int:
+        return int(self.task.strip().lower().removeprefix("sort"))
+
+    @property
+    def run_dir(self) -> str:
+        return self.out if self.out is not None else f"runs/train-{self.task}-seed{self.seed}"
+
+    @property
+    def target(self) -> int | None:
+        """The early-stopping length (resolved from ``target_length``)."""
+        if self.target_length == -1:
+            return KNOWN_OPTIMUM.get(self.n) if self.cost == "length" else None
+        return self.target_length or None
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, payload: dict) -> "TrainConfig":
+        """Inverse of ``to_json`` (unknown keys raise TypeError)."""
+        payload = dict(payload)
+        network = NetworkConfig(**payload.pop("network", {}))
+        mcts = MCTSConfig(**payload.pop("mcts", {}))
+        ppo = PPOConfig(**payload.pop("ppo", {}))
+        return cls(**payload, network=network, mcts=mcts, ppo=ppo)
+
+
+def _positive(config, *names) -> None:
+    for name in names:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+
+
+# Fields that may differ between a run and its resumption (budgets, output, device);
+# every other field must match, or the checkpoint is refused as incompatible.
+RESUMABLE_FIELDS = ("budget_minutes", "max_iterations", "resume", "device", "progress",
+                    "checkpoint_every", "target_length", "out", "threads")

@@ -1,0 +1,221 @@
+"""The discovery agent: search, training loop, resume, checkpoints, PPO, command line."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from discover.agent import CheckpointError, MCTSConfig, NetworkConfig, PPOConfig, TrainConfig, train  # noqa: E402
+from discover.agent.game import GameSpec  # noqa: E402
+from discover.agent.mcts import Search, Tree, choose, uniform_evaluator  # noqa: E402
+from discover.agent.train import CHECKPOINT  # noqa: E402
+from discover.cli import main  # noqa: E402
+from discover.kernels import Program, Task, verify  # noqa: E402
+
+TINY_NET = NetworkConfig(embed_dim=16, layers=1, heads=2, state_hidden=32, hidden=32)
+
+
+def tiny(tmp_path, name="run", **kwargs) -> TrainConfig:
+    base = dict(task="sort2", out=str(tmp_path / name), progress=False, network=TINY_NET,
+                mcts=MCTSConfig(simulations=16), games=4, train_steps=2, batch_size=32,
+                max_iterations=2, budget_minutes=2.0, target_length=None, checkpoint_every=1e9,
+                eval_every=1, ppo=PPOConfig(envs=4, epochs=1, minibatch=32))
+    base.update(kwargs)
+    return TrainConfig(**base)
+
+
+class CheckedGame:
+    """A game proxy that fails the test if anyone steps a masked action."""
+
+    def __init__(self, game):
+        self.game = game
+        self.steps = 0
+
+    def __getattr__(self, name):
+        return getattr(self.game, name)
+
+    def step(self, action):
+        assert self.game.action_masks()[action], f"masked action {action} was played"
+        self.steps += 1
+        return self.game.step(action)
+
+
+def checked_factory(made):
+    def factory(task, max_length, cost, **options):
+        from discover.envs import AssemblyGame
+
+        game = CheckedGame(AssemblyGame(task=task.name, registers=task.registers,
+                                        max_length=max_length, cost=cost, **options))
+        made.append(game)
+        return game
+
+    return factory
+
+
+def test_tiny_run_finds_a_correct_sort2_program(tmp_path):
+    result = train(tiny(tmp_path))
+    assert result.program is not None
+    task = Task.from_name("sort2")
+    assert verify(result.program, task).correct
+    saved = Program.read(tmp_path / "run" / "best.asm")
+    assert saved == result.program and verify(saved, task).correct
+    rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
+    assert [int(r["iteration"]) for r in rows] == [1, 2]
+    assert (tmp_path / "run" / "curve.png").stat().st_size > 0
+    assert result.hall_of_fame and result.hall_of_fame[-1]["length"] == len(result.program)
+
+
+def test_resume_continues_the_run_exactly(tmp_path):
+    """Same seed, same run; and a run resumed from its checkpoint ends where it would have."""
+    straight = train(tiny(tmp_path, "straight", eval_every=0))
+    train(tiny(tmp_path, "split", eval_every=0, max_iterations=1))
+    resumed = train(tiny(tmp_path, "split", eval_every=0, resume=True))
+    assert resumed.iterations == 2 and resumed.episodes == straight.episodes
+    assert resumed.program == straight.program
+    strip = lambda path: [{k: v for k, v in r.items() if k != "elapsed"}  # noqa: E731
+                          for r in csv.DictReader(open(path / "metrics.csv"))]
+    assert strip(tmp_path / "straight") == strip(tmp_path / "split")
+    a = torch.load(tmp_path / "straight" / CHECKPOINT, weights_only=False)
+    b = torch.load(tmp_path / "split" / CHECKPOINT, weights_only=False)
+    for key, value in a["model"].items():
+        assert torch.equal(value, b["model"][key]), key
+    assert np.array_equal(a["replay"]["returns"], b["replay"]["returns"])
+
+
+def test_a_run_directory_is_not_overwritten(tmp_path):
+    train(tiny(tmp_path, max_iterations=1, eval_every=0, games=1))
+    with pytest.raises(CheckpointError, match="already holds a run"):
+        train(tiny(tmp_path, max_iterations=1))
+
+
+def test_uniform_search_finds_the_sort2_optimum():
+    spec = GameSpec.from_config(TrainConfig(task="sort2"))
+    game = spec.make()
+    obs, _ = game.reset(seed=0)
+    found = []
+    search = Search(game, spec.state_of, spec.max_length, uniform_evaluator(spec.n_actions),
+                    MCTSConfig(simulations=3000, noise_fraction=0.0), np.random.default_rng(0),
+                    found.append, spec.potential, 1.0)
+    search.run([Tree(search.root(obs))], noise=False)
+    assert found and min(len(p) for p in found) == 8
+    assert all(verify(p, Task.from_name("sort2")).correct for p in found)
+
+
+def test_sort2_has_no_program_shorter_than_8():
+    """Exhaustive over the game's masked moves (which keep an optimal program of every
+    length, envs/masks.py): nothing of 7 instructions or fewer sorts two items."""
+    from discover.envs import AssemblyGame
+
+    game = AssemblyGame(task="sort2", max_length=7)
+    game.reset(seed=0)
+
+    def solvable() -> bool:
+        snapshot = game.clone()
+        for action in np.flatnonzero(game.action_masks()):
+            game.restore(snapshot)
+            _, _, terminated, truncated, info = game.step(int(action))
+            if info["solved"] or (not (terminated or truncated) and solvable()):
+                return True
+        game.restore(snapshot)
+        return False
+
+    assert not solvable()
+
+
+def test_masks_are_respected_by_search_and_targets():
+    made = []
+    config = TrainConfig(task="sort3", mcts=MCTSConfig(simulations=24))
+    spec = GameSpec.from_config(config, factory=checked_factory(made))
+    from discover.agent.train import self_play
+
+    result = self_play(spec, uniform_evaluator(spec.n_actions), config, 3,
+                       np.random.default_rng(1), lambda p: None)
+    assert sum(g.steps for g in made) > 100
+    # Policy targets put no mass on masked actions.
+    assert not (result["policies"][~result["masks"]] > 0).any()
+    assert np.allclose(result["policies"].sum(1), 1.0)
+
+
+def test_choose_never_picks_an_illegal_move():
+    spec = GameSpec.from_config(TrainConfig(task="sort3"))
+    game = spec.make()
+    obs, _ = game.reset(seed=0)
+    search = Search(game, spec.state_of, spec.max_length, uniform_evaluator(spec.n_actions),
+                    MCTSConfig(simulations=32), np.random.default_rng(0))
+    tree = Tree(search.root(obs))
+    rng = np.random.default_rng(0)
+    while not tree.root.terminal:
+        search.run([tree], noise=True)
+        index = choose(tree.root, 1.0, rng)
+        assert tree.root.mask[tree.root.legal[index]]
+        tree.advance(index)
+
+
+def test_ppo_respects_masks_and_runs(tmp_path):
+    made = []
+    config = tiny(tmp_path, agent="ppo", max_iterations=2)
+    import discover.agent.game as game_module
+
+    original = game_module._default_factory
+    game_module._default_factory = checked_factory(made)
+    try:
+        result = train(config)
+    finally:
+        game_module._default_factory = original
+    assert sum(g.steps for g in made) >= 2 * 4 * 8
+    rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
+    assert len(rows) == 2
+    if result.program is not None:
+        assert verify(result.program, Task.from_name("sort2")).correct
+
+
+def test_cli_train_runs_and_prints_a_verified_program(tmp_path, capsys):
+    out = tmp_path / "cli"
+    code = main(["train", "--task", "sort2", "--out", str(out), "--max-iterations", "2",
+                 "--simulations", "16", "--games", "4", "--embed-dim", "16", "--heads", "2",
+                 "--no-progress"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "correct: sorts all 3 weak orderings" in text
+    assert Program.read(out / "best.asm")
+
+
+def test_cli_refuses_a_corrupt_checkpoint(tmp_path, capsys):
+    out = tmp_path / "bad"
+    assert main(["train", "--task", "sort2", "--out", str(out), "--max-iterations", "1",
+                 "--simulations", "8", "--games", "2", "--no-progress"]) == 0
+    (out / CHECKPOINT).write_bytes(b"not a checkpoint")
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out), "--max-iterations", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "corrupt checkpoint" in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_refuses_an_incompatible_checkpoint(tmp_path, capsys):
+    out = tmp_path / "other"
+    assert main(["train", "--task", "sort2", "--out", str(out), "--max-iterations", "1",
+                 "--simulations", "8", "--games", "2", "--no-progress"]) == 0
+    config = TrainConfig.from_json(__import__("json").load(open(out / "config.json")))
+    from discover.runs import write_json
+
+    write_json(out / "config.json", {**config.to_json(), "task": "sort3"})
+    assert main(["train", "--resume", str(out)]) == 2
+    assert "incompatible" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "missing")]) == 2
+
+
+def test_bad_options_exit_2(tmp_path, capsys):
+    assert main(["train", "--task", "sort9", "--out", str(tmp_path / "x")]) == 2
+    assert main(["train", "--device", "tpu", "--out", str(tmp_path / "y")]) == 2
+    assert main(["train", "--simulations", "many"]) == 2
+
+
+def test_two_actors_share_the_games(tmp_path):
+    """Self-play on both cores: a helper process plays half of each iteration's games."""
+    result = train(tiny(tmp_path, actors=2, max_iterations=1, eval_every=0))
+    assert result.episodes == 4
+    assert result.program is not None and verify(result.program, Task.from_name("sort2")).correct
