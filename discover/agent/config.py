@@ -118,7 +118,7 @@ class TrainConfig:
     """Learner: 'alphazero' (network + tree search) or 'ppo' (masked PPO, for comparison)."""
     seed: int = 0
     """Seed of every random choice (torch, numpy, Dirichlet noise, sampling)."""
-    budget_minutes: float = 5.0
+    budget_minutes: float = 10.0
     """Wall-clock budget of the training loop (JIT warm-up excluded)."""
     max_iterations: int | None = None
     """Stop after this many iterations (self-play round + learner steps); None: budget only."""
