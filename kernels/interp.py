@@ -73,6 +73,17 @@ def _decode(op, dst, src, registers):
 
 
 @numba.njit(inline="always", **JIT)
+def decode_into(code, first, length, registers, decoded):
+    """Decode ``code[first:length]`` into rows of ``decoded: int64[P, 4]`` (see _decode)."""
+    for k in range(first, length):
+        kind, d, s, mask = _decode(code[k, 0], code[k, 1], code[k, 2], registers)
+        decoded[k, 0] = kind
+        decoded[k, 1] = d
+        decoded[k, 2] = s
+        decoded[k, 3] = mask
+
+
+@numba.njit(inline="always", **JIT)
 def _apply(state, kind, d, s, mask, flags, lo, hi):
     """Apply one decoded instruction to columns lo..hi-1 of state (rows d, s, flags)."""
     dst = state[d]
@@ -128,12 +139,7 @@ def _run_into(code, length, inputs, registers, out):
     rows = registers + n + 1
     flags = rows - 1
     decoded = np.empty((length, 4), dtype=np.int64)
-    for k in range(length):
-        kind, d, s, mask = _decode(code[k, 0], code[k, 1], code[k, 2], registers)
-        decoded[k, 0] = kind
-        decoded[k, 1] = d
-        decoded[k, 2] = s
-        decoded[k, 3] = mask
+    decode_into(code, 0, length, registers, decoded)
     block = np.empty((rows, BLOCK), dtype=np.int8)
     for start in range(0, b, BLOCK):
         w = min(BLOCK, b - start)

@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 from .cost import latency_estimate
-from .interp import JIT, UNSET, _apply, _decode
+from .interp import JIT, UNSET, _apply, _decode, decode_into
 from .isa import (CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMP, LOAD, MOV, N_OPCODES,
                   STORE)
 
@@ -255,12 +255,7 @@ def _evaluate(code, length, first, base, states, expected, registers, allowed, b
     n, b = expected.shape
     rows = registers + n + 1
     flags = rows - 1
-    for k in range(first, length):
-        kind, d, s, mask = _decode(code[k, 0], code[k, 1], code[k, 2], registers)
-        decoded[k, 0] = kind
-        decoded[k, 1] = d
-        decoded[k, 2] = s
-        decoded[k, 3] = mask
+    decode_into(code, first, length, registers, decoded)
     final = states[length] if length > first else base[first]
     misplaced = 0
     for lo in range(0, b, block):
@@ -294,12 +289,7 @@ def _score(code, length, first, base, expected, registers, allowed, block, decod
     n, b = expected.shape
     rows = registers + n + 1
     flags = rows - 1
-    for k in range(first, length):
-        kind, d, s, mask = _decode(code[k, 0], code[k, 1], code[k, 2], registers)
-        decoded[k, 0] = kind
-        decoded[k, 1] = d
-        decoded[k, 2] = s
-        decoded[k, 3] = mask
+    decode_into(code, first, length, registers, decoded)
     start = base[first]
     misplaced = 0
     for lo in range(0, b, block):
