@@ -123,6 +123,15 @@ class Monitor:
             self.on_best(program)
         return True
 
+    def result(self, task: Task, method: str, seed: int, explored: int,
+               compile_time: float, notes: dict) -> SearchResult:
+        """The SearchResult of a finished run: the monitor's best program, times and stop."""
+        return SearchResult(
+            task=task, method=method, seed=seed, program=self.best,
+            time_to_first=self.time_to_first, time_to_best=self.time_to_best,
+            explored=explored, search_time=self.elapsed, compile_time=compile_time,
+            stopped=self.stop_reason or "completed", notes=notes)
+
     def progress(self, explored: int, **stats) -> None:
         if self.on_progress is not None:
             best = len(self.best) if self.best is not None else None

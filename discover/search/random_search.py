@@ -100,11 +100,7 @@ def search_random(task: Task, config: RandomConfig, monitor: Monitor) -> SearchR
         "fewest_misplaced": int(stats[:, 1].min()),
         "programs_per_second": done / monitor.elapsed if monitor.elapsed > 0 else None,
     }
-    return SearchResult(
-        task=task, method="random", seed=config.seed, program=monitor.best,
-        time_to_first=monitor.time_to_first, time_to_best=monitor.time_to_best,
-        explored=done, search_time=monitor.elapsed, compile_time=compile_time,
-        stopped=monitor.stop_reason or "completed", notes=notes)
+    return monitor.result(task, "random", config.seed, done, compile_time, notes)
 
 
 def _run(task, config, monitor, call, best, best_codes) -> int:

@@ -354,11 +354,7 @@ def _result(task, config, monitor, chains, start, capacity, done, compile_time):
         "ill_formed_rate": counters[mcmc.ILL_FORMED] / proposed if proposed else 0.0,
         "proposals_per_second": proposed / monitor.elapsed if monitor.elapsed > 0 else None,
     }
-    return SearchResult(
-        task=task, method="stochastic", seed=config.seed, program=monitor.best,
-        time_to_first=monitor.time_to_first, time_to_best=monitor.time_to_best,
-        explored=proposed, search_time=monitor.elapsed, compile_time=compile_time,
-        stopped=monitor.stop_reason or "completed", notes=notes)
+    return monitor.result(task, "stochastic", config.seed, proposed, compile_time, notes)
 
 
 def _metric(program: Program, task: Task, config: StochasticConfig) -> float:
