@@ -26,8 +26,12 @@ parts each of which counts one kind of instruction only (so the sum stays admiss
 * loads >= max over inputs of the values needed in a wrong cell that no register holds
   (only a load brings a value from memory into a register, one per input per load);
 * cmovs >= sorted rows that exist in no slot (only a cmov makes a row that did not
-  exist; it makes one), plus one when no missing sorted row agrees, input by input, with
-  one of two existing rows (then the first new row cannot be a sorted one); and
+  exist; it makes one), plus *helper* rows (made by a cmov, neither existing now nor
+  sorted): at least one when no missing sorted row agrees, input by input, with one of
+  two existing rows (then the first new row cannot be a sorted one), or when some missing
+  sorted row agrees with no pair of rows that exist now or are other sorted rows (the
+  cmov that makes it must read a helper); at least two when two such rows cannot share
+  one helper (``_can_share_helper``); and
   >= log2(N! / D), D the number of distinct *routings* over the permutation inputs
   (which input item each slot holds): only a cmov can split inputs that share a
   routing, into at most two groups, and at the end all N! must differ;
@@ -92,7 +96,7 @@ def max_children(registers: int, n: int) -> int:
 @numba.njit(inline="always", **JIT)
 def memo_reserve(registers, n, max_children_):
     """Memo entries one expansion may add: a result and the slot pairs' covers per child."""
-    slots = registers + n
+    slots = registers + 2 * n  # pairs among the slots and the sorted rows (lower_bound)
     return max_children_ * (1 + slots * (slots - 1) // 2)
 
 
@@ -387,10 +391,10 @@ def lower_bound(ids, rows, registers, n, sorted_ids, perm_cols, inv, n_perm_fact
         v *= 2
         split += 1
     h += _ceil_log2(largest)
-    if split > missing:
-        return h + split - missing
-    if missing == 0 or h > limit:
-        return h
+    # cmovs >= max(split, missing + extra), extra the helper rows counted below
+    over = split - missing if split > missing else 0
+    if missing == 0 or h + over > limit:
+        return h + over
     # One more cmov if no missing sorted row can be made by one cmov from two rows that
     # exist now (from slots a cmov could read, memory included in the full ISA): then
     # the first cmov that makes a new row makes one that is not sorted.
@@ -404,16 +408,104 @@ def lower_bound(ids, rows, registers, n, sorted_ids, perm_cols, inv, n_perm_fact
         if not present:
             need |= 1 << j
     top = r if reg_only else r + n
+    covered = 0  # missing sorted rows one cmov could make from two rows that exist now
     for s in range(top):
         if ids[s] == unset:
             continue
         for t in range(s + 1, top):
             if ids[t] == unset or ids[t] == ids[s]:
                 continue
-            if _pair_cover(rows, sorted_ids, memo_keys, memo_vals, ctr, n,
-                           min(ids[s], ids[t]), max(ids[s], ids[t])) & need:
-                return h
-    return h + 1
+            covered |= _pair_cover(rows, sorted_ids, memo_keys, memo_vals, ctr, n,
+                                   min(ids[s], ids[t]), max(ids[s], ids[t])) & need
+            if covered == need:
+                return h + over
+    first_not_sorted = covered == 0  # then one more cmov (above), but look for two
+    # Also one more cmov if some missing sorted row j cannot be made by one cmov even from
+    # rows that exist now or are other sorted rows: the cmov that first makes row j reads
+    # two rows present then, each of which exists now (a row absent now comes back only
+    # through a cmov) or is made later by a cmov; so one of them is a row that neither
+    # exists now nor is sorted, made by a cmov that none of the ``missing`` ones is (each
+    # of those makes a sorted row). A pair holding row j itself is left out for row j.
+    for j in range(n):
+        if not (need >> j) & 1 or (covered >> j) & 1:
+            continue
+        for k in range(n):
+            sk = sorted_ids[k]
+            if k == j or not (need >> k) & 1:
+                continue  # a sorted row that exists now is among the slots
+            for s in range(top):
+                if ids[s] == unset or ids[s] == sk:
+                    continue
+                covered |= _pair_cover(rows, sorted_ids, memo_keys, memo_vals, ctr, n,
+                                       min(ids[s], sk), max(ids[s], sk)) & need & ~(1 << k)
+            for k2 in range(k + 1, n):
+                if k2 == j or not (need >> k2) & 1:
+                    continue
+                sk2 = sorted_ids[k2]
+                covered |= (_pair_cover(rows, sorted_ids, memo_keys, memo_vals, ctr, n,
+                                        min(sk, sk2), max(sk, sk2))
+                            & need & ~(1 << k) & ~(1 << k2))
+    hard = need & ~covered  # missing sorted rows that need a helper row (see above)
+    if hard == 0:
+        return h + max(over, 1) if first_not_sorted else h + over
+    if h + max(over, 1) > limit or rows.shape[1] > _HELPER_MAX_INPUTS:
+        return h + max(over, 1)
+    # Two more cmovs if two such rows j, k cannot share one helper: with one helper row
+    # x (a cmov-made row that neither exists now nor is sorted) and no other, row j's
+    # first cmov reads x and a row y that exists now or is sorted (y != j: j does not
+    # exist before it is made), so x equals j wherever y differs from j; likewise x
+    # equals k wherever some y' differs from k. Some (y, y') must then leave no input
+    # where both differ and j differs from k; if none does, two helpers are needed.
+    for j in range(n):
+        if not (hard >> j) & 1:
+            continue
+        for k in range(j + 1, n):
+            if not (hard >> k) & 1:
+                continue
+            if not _can_share_helper(ids, rows, sorted_ids, need, top, unset, j, k):
+                return h + max(over, 2)
+    return h + max(over, 1)
+
+
+_HELPER_MAX_INPUTS = 128  # skip the shared-helper test above on larger tasks (cost)
+
+
+@numba.njit(**JIT)
+def _can_share_helper(ids, rows, sorted_ids, need, top, unset, j, k):
+    """Whether some y (a slot's row or a sorted row, not row j) and y' (likewise, not row
+    k) leave no input where y differs from sorted row j, y' from sorted row k, and j from k.
+    """
+    n = sorted_ids.shape[0]
+    rj = rows[sorted_ids[j]]
+    rk = rows[sorted_ids[k]]
+    for u in range(top + n):
+        if u < top:
+            y = ids[u]
+            if y == unset:
+                continue
+        else:
+            y = sorted_ids[u - top]
+        if y == sorted_ids[j]:
+            continue
+        ry = rows[y]
+        for v in range(top + n):
+            if v < top:
+                y2 = ids[v]
+                if y2 == unset:
+                    continue
+            else:
+                y2 = sorted_ids[v - top]
+            if y2 == sorted_ids[k]:
+                continue
+            ry2 = rows[y2]
+            ok = True
+            for i in range(rows.shape[1]):
+                if ry[i] != rj[i] and ry2[i] != rk[i] and rj[i] != rk[i]:
+                    ok = False
+                    break
+            if ok:
+                return True
+    return False
 
 
 @numba.njit(**JIT)

@@ -176,3 +176,83 @@ def test_symmetric_states_share_a_key():
                                      tables.sym_hash, 1))
     assert keys[0] == keys[1] == keys[2]
     assert keys[3] != keys[0]
+
+
+@pytest.mark.parametrize("registers", [2, 3])
+def test_lower_bound_is_admissible_on_every_shortest_sort2_program(registers):
+    """Every state on any shortest sort2 program (found by an unpruned breadth-first search
+    with exact distances to the goal) gets a bound no larger than its true distance.
+    This covers each term of the bound, the sorted-row cover ones included."""
+    task = Task(2, registers)
+    r, n = task.registers, task.n
+    length = bfs_shortest(task, 10)
+    root = initial_state(task.inputs, r)
+    goal = task.expected.tobytes()
+    levels = [{root.tobytes(): root}]
+    children = {}
+    for _ in range(length):
+        nxt = {}
+        for key, st in levels[-1].items():
+            regs_set = [q for q in range(r) if st[q, 0] != UNSET]
+            moves = [(LOAD, q, j) for q in range(r) for j in range(n)]
+            moves += [(STORE, j, q) for j in range(n) for q in regs_set]
+            moves += [(MOV, q, s) for q in range(r) for s in regs_set if q != s]
+            moves += [(CMP, a, b) for a in regs_set for b in regs_set]
+            if st[r + n, 0] != FLAG_UNSET:
+                moves += [(op, a, b) for op in CMOVS for a in regs_set for b in regs_set]
+            kids = set()
+            for op, d, s in moves:
+                child = st.copy()
+                step(child, op, d, s, r)
+                ck = child.tobytes()
+                kids.add(ck)
+                nxt.setdefault(ck, child)
+            children[key] = kids
+        levels.append(nxt)
+    # exact distance to the goal within the remaining length, from the last level back
+    dist = {}
+    for level in range(length, -1, -1):
+        for key, st in levels[level].items():
+            if st[r:r + n].tobytes() == goal:
+                dist[key] = min(dist.get(key, 0), 0)
+            elif level < length:
+                best = min((dist[c] for c in children[key] if c in dist), default=None)
+                if best is not None and best + 1 <= length - level:
+                    dist[key] = min(dist.get(key, 1 << 30), best + 1)
+    tables = _Tables(task, length)
+    checked = 0
+    for level in range(length + 1):
+        for key, st in levels[level].items():
+            if dist.get(key) != length - level:
+                continue  # not on a shortest program from the root at this depth
+            ids = np.array([tables.intern(row) for row in st], dtype=np.int32)
+            bound = kenum.lower_bound(ids, tables.rows, r, n, tables.sorted_ids,
+                                      tables.perm_cols, tables.inv, tables.n_perm_fact,
+                                      tables.scratch, 1 << 30, 0, tables.memo_keys,
+                                      tables.memo_vals, tables.ctr, 0)
+            assert bound <= length - level, f"bound {bound} > {length - level} at depth {level}"
+            checked += 1
+    assert checked > length  # several shortest programs were walked
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_lower_bound_is_admissible_along_network_programs(n):
+    """Any correct program bounds the distance from each of its prefixes: the bound (its
+    helper-row cmov terms included) must never exceed what that program still uses."""
+    from discover.baselines import baseline_program
+    task = Task(n)
+    program = baseline_program(task)
+    for k, (tables, state) in enumerate(_states_along(program, task)):
+        ids = np.array([tables.intern(row) for row in state], dtype=np.int32)
+        bound = kenum.lower_bound(ids, tables.rows, task.registers, task.n, tables.sorted_ids,
+                                  tables.perm_cols, tables.inv, tables.n_perm_fact,
+                                  tables.scratch, 1 << 30, 0, tables.memo_keys,
+                                  tables.memo_vals, tables.ctr, 0)
+        assert bound <= len(program) - k, f"bound {bound} after {k} instructions"
+
+
+def test_helper_rows_raise_the_sort3_root_bound():
+    """At the root no sorted row can be made by one cmov from the inputs or the other
+    sorted rows, and no single helper row serves both min and max: 2 helper cmovs."""
+    task = Task(3)
+    assert _Tables(task, 17).root_bound() == 14  # 13 without the helper-row terms
