@@ -238,25 +238,12 @@ _NUMBA_OPTIONS = ", ".join(f"{key}={value!r}" for key, value in JIT.items())
 
 
 def _select_body(program: Program, indent: str, memory, conditional) -> list[str]:
-    """Statements with saved compared values and one select per cmov (C and Numba).
+    """Statements with saved compared values and one select per cmov (Numba).
 
     Saving the compared values at each cmp is what the flags do; the compiler drops the
     copies where they are not needed. ``conditional(cond, then, other)`` writes a select.
     """
-    out = []
-    for op, dst, src in program:
-        text = format_instruction(op, dst, src)
-        if op == MOV:
-            code = f"r{dst} = r{src}"
-        elif op == LOAD:
-            code = f"r{dst} = {memory(src)}"
-        elif op == STORE:
-            code = f"{memory(dst)} = r{src}"
-        elif op == CMP:
-            code = f"lhs, rhs = r{dst}, r{src}"
-        else:
-            code = f"r{dst} = {conditional(f'lhs {_PY_OP[op]} rhs', f'r{src}', f'r{dst}')}"
-        out.append((code, text))
+    out = list(_select_rows(program, memory, "lhs, rhs = r{}, r{}", conditional, end=""))
     width = max(len(code) for code, _ in out) + 2
     return [f"{indent}{code:<{width}}# {text}" for code, text in out]
 
@@ -333,7 +320,8 @@ def to_c_source(program: Program, task: Task, force: bool = False,
         return f"({cond}) ? {then} : {other};"
 
     portable = []
-    for code, text in _select_rows_c(program, select):
+    for code, text in _select_rows(program, lambda i: f"a[{i}]", "lhs = r{}; rhs = r{}",
+                                   select, end=";"):
         portable.append(f"    {code:<34}/* {text} */")
     lines = ["/*", _comment_block(info, " * ").rstrip("\n"), " */", "#include <stdint.h>", ""]
     lines += ["/* Portable C: the same instruction sequence, one statement each. */",
@@ -370,17 +358,20 @@ def to_c_source(program: Program, task: Task, force: bool = False,
     return "\n".join(lines)
 
 
-def _select_rows_c(program: Program, select):
+def _select_rows(program: Program, memory, compare: str, select, end: str):
+    """``(statement, instruction text)`` per instruction, in Python or C syntax: memory(i)
+    names cell i, ``compare`` saves the compared registers, ``select`` writes a cmov,
+    ``end`` closes a statement."""
     for op, dst, src in program:
         text = format_instruction(op, dst, src)
         if op == MOV:
-            code = f"r{dst} = r{src};"
+            code = f"r{dst} = r{src}{end}"
         elif op == LOAD:
-            code = f"r{dst} = a[{src}];"
+            code = f"r{dst} = {memory(src)}{end}"
         elif op == STORE:
-            code = f"a[{dst}] = r{src};"
+            code = f"{memory(dst)} = r{src}{end}"
         elif op == CMP:
-            code = f"lhs = r{dst}; rhs = r{src};"
+            code = compare.format(dst, src) + end
         else:
             code = f"r{dst} = {select(f'lhs {_PY_OP[op]} rhs', f'r{src}', f'r{dst}')}"
         yield code, text
