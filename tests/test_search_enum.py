@@ -143,6 +143,17 @@ def _states_along(program: Program, task: Task):
         yield tables, state.copy()
 
 
+def _assert_bound_admissible_along(program: Program, task: Task) -> None:
+    """At every prefix of a correct program the bound is at most what the program has left."""
+    for k, (tables, state) in enumerate(_states_along(program, task)):
+        ids = np.array([tables.intern(row) for row in state], dtype=np.int32)
+        bound = kenum.lower_bound(ids, tables.rows, task.registers, task.n, tables.sorted_ids,
+                                  tables.perm_cols, tables.inv, tables.n_perm_fact,
+                                  tables.scratch, 1 << 30, 0, tables.memo_keys,
+                                  tables.memo_vals, tables.ctr, 0)
+        assert bound <= len(program) - k, f"bound {bound} after {k} instructions"
+
+
 @pytest.mark.parametrize("path", ["sort3", "search"])
 def test_lower_bound_is_admissible_along_a_program(path):
     """At every prefix of a correct program, the bound never exceeds what is left."""
@@ -152,13 +163,7 @@ def test_lower_bound_is_admissible_along_a_program(path):
         program = Program.parse(resources.files("discover").joinpath("known/sort3.asm").read_text())
     else:
         program = run(task, time_limit=0.5)[0].program  # found by the fast phase
-    for k, (tables, state) in enumerate(_states_along(program, task)):
-        ids = np.array([tables.intern(row) for row in state], dtype=np.int32)
-        bound = kenum.lower_bound(ids, tables.rows, task.registers, task.n, tables.sorted_ids,
-                                  tables.perm_cols, tables.inv, tables.n_perm_fact,
-                                  tables.scratch, 1 << 30, 0, tables.memo_keys,
-                                  tables.memo_vals, tables.ctr, 0)
-        assert bound <= len(program) - k, f"bound {bound} after {k} instructions"
+    _assert_bound_admissible_along(program, task)
 
 
 def test_symmetric_states_share_a_key():
@@ -242,13 +247,7 @@ def test_lower_bound_is_admissible_along_network_programs(n):
     from discover.baselines import baseline_program
     task = Task(n)
     program = baseline_program(task)
-    for k, (tables, state) in enumerate(_states_along(program, task)):
-        ids = np.array([tables.intern(row) for row in state], dtype=np.int32)
-        bound = kenum.lower_bound(ids, tables.rows, task.registers, task.n, tables.sorted_ids,
-                                  tables.perm_cols, tables.inv, tables.n_perm_fact,
-                                  tables.scratch, 1 << 30, 0, tables.memo_keys,
-                                  tables.memo_vals, tables.ctr, 0)
-        assert bound <= len(program) - k, f"bound {bound} after {k} instructions"
+    _assert_bound_admissible_along(program, task)
 
 
 def test_helper_rows_raise_the_sort3_root_bound():
