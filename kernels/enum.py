@@ -10,6 +10,10 @@ proved failures. Everything here works on a compact form of the machine state:
   K = R + N + 1 (registers, memory cells, flags) and a mov, load or store is one id copy.
 * ``cmp`` and ``cmov`` results are memoised on their operand ids (``memo``), so after a
   warm-up most successors cost a hash lookup, not a pass over B inputs.
+* Each interned row also keeps, per sorted row, a bit mask of the inputs where it differs
+  from that sorted row (``dis: uint64[RCAP, N, W]``, W = ceil(B / 64) words; about B bytes
+  per row when N = 8, the size of the row itself). The load and helper-row terms of the
+  bound are word operations on these masks, 64 inputs at a time.
 * The transposition table (``tt``) is keyed by the state up to symmetry (see
   ``_state_keys``: register renaming and item permutations), and holds proved failures
   as (budget, depth) pairs.
@@ -79,7 +83,6 @@ _CONDS = np.array([CMOVL, CMOVG, CMOVLE, CMOVGE, CMOVE, CMOVNE], dtype=np.int64)
 _MASKS = np.array([COND_MASK[c] for c in _CONDS], dtype=np.int8)
 _CMP_TAG = 16  # memo key tag of a cmp (cmov tags are the cond masks 1..7)
 _RANK = np.array([2, 2, 1, 0, 3], dtype=np.int64)  # visit rank of load, mov, cmp, cmov, store
-_COVER_TAG = 24  # memo key tag of a pair's sorted-row cover (_pair_cover)
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
@@ -93,11 +96,15 @@ def max_children(registers: int, n: int) -> int:
     return r * n + n * r + r * (r - 1) + r * (r - 1) // 2 + 6 * r * (r - 1) + 1
 
 
+def dis_words(n_inputs: int) -> int:
+    """W, the 64-bit words of one row's disagreement mask with one sorted row."""
+    return (n_inputs + 63) // 64
+
+
 @numba.njit(inline="always", **JIT)
 def memo_reserve(registers, n, max_children_):
-    """Memo entries one expansion may add: a result and the slot pairs' covers per child."""
-    slots = registers + 2 * n  # pairs among the slots and the sorted rows (lower_bound)
-    return max_children_ * (1 + slots * (slots - 1) // 2)
+    """Memo entries one expansion may add: one cmp or cmov result per child."""
+    return max_children_
 
 
 @numba.njit(inline="always", **JIT)
@@ -116,9 +123,33 @@ def _row_hash(row):
     return _splitmix(h)
 
 
+@numba.njit(inline="always", **JIT)
+def _fill_dis(dis, rid, row, expected):
+    """``dis[rid, j, w]``: bit i of word w set when ``row`` differs from sorted row j on input
+    64 w + i (``dis: uint64[RCAP, N, W]``, W = ceil(B / 64)). The padding bits of the last
+    word stay 0: every use ANDs in at least one such mask, so they never count as inputs.
+    Two rows a, b can be merged by a cmov into sorted row j exactly when ``dis[a, j] &
+    dis[b, j]`` is all zero.
+    """
+    b_total = row.shape[0]
+    for j in range(expected.shape[0]):
+        for w in range(dis.shape[2]):
+            word = np.uint64(0)
+            lo = 64 * w
+            hi = min(lo + 64, b_total)
+            for i in range(lo, hi):
+                if row[i] != expected[j, i]:
+                    word |= np.uint64(1) << np.uint64(i - lo)
+            dis[rid, j, w] = word
+
+
 @numba.njit(**JIT)
-def intern_row(rows, row_hash, row_table, ctr, buf):
-    """Id of the row ``buf: int8[B]``, adding it if new (capacity checked by the caller)."""
+def intern_row(rows, row_hash, row_table, ctr, buf, dis, expected):
+    """Id of the row ``buf: int8[B]``, adding it if new (capacity checked by the caller).
+
+    A new row also gets its disagreement masks ``dis[id]`` with the sorted rows
+    ``expected: int8[N, B]`` (see ``_fill_dis``).
+    """
     h = _row_hash(buf)
     mask = row_table.shape[0] - 1
     i = np.int64(h & np.uint64(mask))
@@ -129,6 +160,7 @@ def intern_row(rows, row_hash, row_table, ctr, buf):
             n = ctr[C_ROWS]
             rows[n, :b] = buf
             row_hash[n] = h
+            _fill_dis(dis, n, buf, expected)
             row_table[i] = n
             ctr[C_ROWS] = n + 1
             return n
@@ -212,7 +244,7 @@ def _memo_get(keys, vals, ctr, a, b, c, d):
 
 
 @numba.njit(**JIT)
-def _cmp_id(rows, row_hash, row_table, memo_keys, memo_vals, ctr, buf, a, b):
+def _cmp_id(rows, row_hash, row_table, memo_keys, memo_vals, ctr, buf, dis, expected, a, b):
     """Id of the flags row of ``cmp`` on rows a, b (memoised)."""
     slot, val = _memo_get(memo_keys, memo_vals, ctr, _CMP_TAG, a, b, 0)
     if val != EMPTY:
@@ -223,7 +255,7 @@ def _cmp_id(rows, row_hash, row_table, memo_keys, memo_vals, ctr, buf, a, b):
         x = ra[i]
         y = rb[i]
         buf[i] = (x < y) * 1 + (x == y) * 2 + (x > y) * 4
-    rid = intern_row(rows, row_hash, row_table, ctr, buf)
+    rid = intern_row(rows, row_hash, row_table, ctr, buf, dis, expected)
     memo_keys[slot, 0] = _CMP_TAG
     memo_keys[slot, 1] = a
     memo_keys[slot, 2] = b
@@ -234,7 +266,8 @@ def _cmp_id(rows, row_hash, row_table, memo_keys, memo_vals, ctr, buf, a, b):
 
 
 @numba.njit(**JIT)
-def _cmov_id(rows, row_hash, row_table, memo_keys, memo_vals, ctr, buf, mask, f, d, s):
+def _cmov_id(rows, row_hash, row_table, memo_keys, memo_vals, ctr, buf, dis, expected, mask, f,
+             d, s):
     """Id of row d after ``cmov`` (condition mask) from row s under flags row f."""
     slot, val = _memo_get(memo_keys, memo_vals, ctr, mask, f, d, s)
     if val != EMPTY:
@@ -246,7 +279,7 @@ def _cmov_id(rows, row_hash, row_table, memo_keys, memo_vals, ctr, buf, mask, f,
     for i in range(buf.shape[0]):
         take = np.int8(-np.int8((rf[i] & m) != 0))
         buf[i] = (rs[i] & take) | (rd[i] & ~take)
-    rid = intern_row(rows, row_hash, row_table, ctr, buf)
+    rid = intern_row(rows, row_hash, row_table, ctr, buf, dis, expected)
     memo_keys[slot, 0] = mask
     memo_keys[slot, 1] = f
     memo_keys[slot, 2] = d
@@ -254,6 +287,22 @@ def _cmov_id(rows, row_hash, row_table, memo_keys, memo_vals, ctr, buf, mask, f,
     memo_vals[slot] = rid
     ctr[C_MEMO] += 1
     return rid
+
+
+@numba.njit(inline="always", **JIT)
+def _sort(a, length):
+    """Sort ``a[:length]`` in place: insertion sort when short (sort3 and sort4 have 6 and
+    24 permutation inputs, where a library sort's overhead costs more than the sorting)."""
+    if length > 32:
+        a[:length].sort()
+        return
+    for i in range(1, length):
+        x = a[i]
+        t = i - 1
+        while t >= 0 and a[t] > x:
+            a[t + 1] = a[t]
+            t -= 1
+        a[t + 1] = x
 
 
 @numba.njit(inline="always", **JIT)
@@ -266,15 +315,84 @@ def _ceil_log2(x):
     return c
 
 
+@numba.njit(inline="always", **JIT)
+def _loads(ids, dis, sorted_ids, r, n, unset):
+    """Most values some input needs in a wrong memory cell that no register holds (each
+    load brings one value into a register on every input), or -1 if a needed value is
+    held nowhere. Worked on 64 inputs at a time with the disagreement masks, a value
+    named by a sorted row holding it (every value a slot holds on an input is one of that
+    input's values, so one of its sorted rows'); with ties, the first such row stands for
+    the value.
+    """
+    loads = 0
+    for w in range(dis.shape[2]):
+        c0 = np.uint64(0)  # bit planes of the per-input count of values to load
+        c1 = np.uint64(0)
+        c2 = np.uint64(0)
+        c3 = np.uint64(0)
+        for k in range(n):
+            sk = sorted_ids[k]
+            need = np.uint64(0)  # a wrong cell needs row k's value
+            mem_have = np.uint64(0)  # a cell holds row k's value
+            for j in range(n):
+                cell = ids[r + j]
+                mem_have |= ~dis[cell, k, w]
+                if j == k:
+                    need |= dis[cell, j, w]
+                else:
+                    need |= dis[cell, j, w] & ~dis[sk, j, w]
+            if need == 0:
+                continue
+            have = np.uint64(0)  # a register holds row k's value
+            for s in range(r):
+                if ids[s] != unset:
+                    have |= ~dis[ids[s], k, w]
+            if need & ~(have | mem_have):
+                return -1
+            lack = need & ~have
+            for t in range(k):  # count a value once: at its first sorted row
+                lack &= dis[sorted_ids[t], k, w]
+            carry = lack
+            x = c0 & carry
+            c0 ^= carry
+            carry = x
+            x = c1 & carry
+            c1 ^= carry
+            carry = x
+            x = c2 & carry
+            c2 ^= carry
+            carry = x
+            c3 ^= carry
+        # the largest count over these inputs, from its bit planes, highest first (four
+        # planes: a count is at most N <= 8)
+        most = 0
+        alive = c0 | c1 | c2 | c3
+        if c3 & alive:
+            most |= 8
+            alive &= c3
+        if c2 & alive:
+            most |= 4
+            alive &= c2
+        if c1 & alive:
+            most |= 2
+            alive &= c1
+        if c0 & alive:
+            most |= 1
+        if most > loads:
+            loads = most
+    return loads
+
+
 @numba.njit(**JIT)
 def lower_bound(ids, rows, registers, n, sorted_ids, perm_cols, inv, n_perm_fact, scratch, limit,
-                reg_only, memo_keys, memo_vals, ctr, pending):
+                reg_only, dis, pending):
     """Admissible lower bound on instructions still needed from state ``ids: int32[K]``.
 
     Returns INF for a dead state, and stops early (returning a value > limit) once the
     cheap parts already exceed ``limit``. ``perm_cols: int64[P]`` are the inputs without
     ties, ``inv: int8[P, N]`` maps a value to the item holding it in that input;
-    ``scratch: uint64[2, P]`` is work space.
+    ``dis: uint64[RCAP, N, W]`` are the rows' disagreement masks (``_fill_dis``);
+    ``scratch: uint64[2, max(P, (K + N) W)]`` is work space.
     """
     r = registers
     flags = r + n
@@ -283,6 +401,7 @@ def lower_bound(ids, rows, registers, n, sorted_ids, perm_cols, inv, n_perm_fact
     stores = 0
     missing = 0
     b_total = rows.shape[1]
+    n_words = dis.shape[2]
     if reg_only:
         # Register phase: memory keeps the inputs (loaded first), the stores come last;
         # the goal is every sorted row in some register.
@@ -294,13 +413,12 @@ def lower_bound(ids, rows, registers, n, sorted_ids, perm_cols, inv, n_perm_fact
                     break
             if not present:
                 missing += 1
-        for b in range(b_total):
-            have = 0
-            for s in range(r):
-                if ids[s] != unset:
-                    have |= 1 << rows[ids[s], b]
-            for j in range(n):
-                if not (have >> rows[sorted_ids[j], b]) & 1:
+        for j in range(n):
+            for w in range(n_words):
+                lost = ~np.uint64(0)  # inputs where no register holds sorted row j's value
+                for s in range(r):
+                    lost &= dis[ids[s], j, w]  # the unset row differs everywhere
+                if lost:
                     return INF  # a value is lost from the registers
         h = missing
         if h > limit:
@@ -320,31 +438,9 @@ def lower_bound(ids, rows, registers, n, sorted_ids, perm_cols, inv, n_perm_fact
         if h > limit:
             return h
     # loads: per input, values needed in a wrong cell and held by no register.
-    loads = 0
-    for b in range(b_total if not reg_only else 0):
-        need = 0
-        mem_have = 0
-        for j in range(n):
-            v = rows[ids[r + j], b]
-            mem_have |= 1 << v
-            want = rows[sorted_ids[j], b]
-            if v != want:
-                need |= 1 << want
-        if need == 0:
-            continue
-        have = 0
-        for s in range(r):
-            if ids[s] != unset:
-                have |= 1 << rows[ids[s], b]
-        if need & ~(have | mem_have):
-            return INF  # a needed value exists nowhere: no copy can bring it back
-        lack = need & ~have
-        c = 0
-        while lack:
-            lack &= lack - 1
-            c += 1
-        if c > loads:
-            loads = c
+    loads = 0 if reg_only else _loads(ids, dis, sorted_ids, r, n, unset)
+    if loads < 0:
+        return INF  # a needed value exists nowhere: no copy can bring it back
     # A cell stored into and not read since (``pending``: the path's unread writes) that
     # is not final must be overwritten by its final store, so it must be loaded before
     # that, or the store was dead and a shorter program exists.
@@ -368,10 +464,10 @@ def lower_bound(ids, rows, registers, n, sorted_ids, perm_cols, inv, n_perm_fact
             v = rows[ids[s], b]
             item = UNSET_ITEM if v < 0 else inv[p, v]
             hr = (hr ^ np.uint64(item + 1)) * _FNV
-        route[p] = _splitmix(hr)
-        group[p] = _splitmix(hr ^ (np.uint64(rows[ids[flags], b] + 1) << np.uint64(56)))
-    route[:p_total].sort()
-    group[:p_total].sort()
+        route[p] = hr  # only equality matters here: no finalising mix
+        group[p] = hr ^ (np.uint64(rows[ids[flags], b] + 1) << np.uint64(56))
+    _sort(route, p_total)
+    _sort(group, p_total)
     distinct = 1
     for p in range(1, p_total):
         if route[p] != route[p - 1]:
@@ -391,148 +487,156 @@ def lower_bound(ids, rows, registers, n, sorted_ids, perm_cols, inv, n_perm_fact
         v *= 2
         split += 1
     h += _ceil_log2(largest)
-    # cmovs >= max(split, missing + extra), extra the helper rows counted below
+    # cmovs >= max(split, missing + extra), extra the helper rows (_helper_cmovs)
     over = split - missing if split > missing else 0
     if missing == 0 or h + over > limit:
         return h + over
-    # One more cmov if no missing sorted row can be made by one cmov from two rows that
-    # exist now (from slots a cmov could read, memory included in the full ISA): then
-    # the first cmov that makes a new row makes one that is not sorted.
-    need = 0
+    top = r if reg_only else r + n
+    share_test = b_total <= _HELPER_MAX_INPUTS
+    return h + max(over, _helper_cmovs(ids, dis, sorted_ids, top, unset, limit - h, share_test,
+                                       scratch[0].view(np.int64), scratch[1]))
+
+
+_HELPER_MAX_INPUTS = 128  # skip the shared-helper test below on larger tasks (cost)
+
+
+@numba.njit(inline="always", **JIT)
+def _disjoint(dw, u, v, n_words):
+    """Whether the masks ``dw[u W: u W + W]`` and ``dw[v W: v W + W]`` share no bit."""
+    for w in range(n_words):
+        if dw[u * n_words + w] & dw[v * n_words + w]:
+            return False
+    return True
+
+
+@numba.njit(**JIT)
+def _helper_cmovs(ids, dis, sorted_ids, top, unset, slack, share_test, ys, dw):
+    """Helper cmovs (0, 1 or 2) the bound adds for the missing sorted rows, or a value
+    above ``slack`` as soon as it is sure to exceed it (the caller then cuts the node, so
+    the exact count does not matter). ``ys: int64[>= top]`` and ``dw: uint64[>= (top + N)
+    W]`` are work space.
+
+    One helper if no missing sorted row can be made by one cmov from two rows that exist
+    now (in slots a cmov could read, memory included in the full ISA): then the first
+    cmov that makes a new row makes one that is not sorted. Also one if some missing
+    sorted row j cannot be made by one cmov even from rows that exist now or are other
+    missing sorted rows (a "hard" row): the cmov that first makes row j reads two rows
+    present then, each of which exists now (a row absent now comes back only through a
+    cmov) or is made later by a cmov; so one of them is a row that neither exists now nor
+    is sorted, made by a cmov that none of the ``missing`` ones is (each of those makes a
+    sorted row). Two if two hard rows cannot share one helper (``_can_share_helper``).
+    Rows a, b can be merged by one cmov into sorted row j exactly when their masks
+    ``dis[a, j]``, ``dis[b, j]`` share no bit (on every input one of them agrees).
+    """
+    n = sorted_ids.shape[0]
+    n_words = dis.shape[2]
+    need = 0  # missing sorted rows
     for j in range(n):
         present = False
-        for s in range(r if reg_only else r + n):
+        for s in range(top):
             if ids[s] == sorted_ids[j]:
                 present = True
                 break
         if not present:
             need |= 1 << j
-    top = r if reg_only else r + n
-    covered = 0  # missing sorted rows one cmov could make from two rows that exist now
+    ny = 0  # distinct rows held now (a repeated row adds no pair that could merge)
     for s in range(top):
-        if ids[s] == unset:
+        x = ids[s]
+        if x == unset:
             continue
-        for t in range(s + 1, top):
-            if ids[t] == unset or ids[t] == ids[s]:
-                continue
-            covered |= _pair_cover(rows, sorted_ids, memo_keys, memo_vals, ctr, n,
-                                   min(ids[s], ids[t]), max(ids[s], ids[t])) & need
-            if covered == need:
-                return h + over
-    first_not_sorted = covered == 0  # then one more cmov (above), but look for two
-    # Also one more cmov if some missing sorted row j cannot be made by one cmov even from
-    # rows that exist now or are other sorted rows: the cmov that first makes row j reads
-    # two rows present then, each of which exists now (a row absent now comes back only
-    # through a cmov) or is made later by a cmov; so one of them is a row that neither
-    # exists now nor is sorted, made by a cmov that none of the ``missing`` ones is (each
-    # of those makes a sorted row). A pair holding row j itself is left out for row j.
+        fresh = True
+        for u in range(ny):
+            if ys[u] == x:
+                fresh = False
+                break
+        if fresh:
+            ys[ny] = x
+            ny += 1
+    covered = 0  # missing rows one cmov could make from two rows that exist now
+    hard = 0  # missing rows one cmov cannot make even with the other missing rows' help
     for j in range(n):
-        if not (need >> j) & 1 or (covered >> j) & 1:
+        if not (need >> j) & 1:
             continue
+        # dw: row j's masks of the rows held now, then of the other missing sorted rows
+        m = ny
+        for u in range(ny):
+            for w in range(n_words):
+                dw[u * n_words + w] = dis[ys[u], j, w]
         for k in range(n):
-            sk = sorted_ids[k]
-            if k == j or not (need >> k) & 1:
-                continue  # a sorted row that exists now is among the slots
-            for s in range(top):
-                if ids[s] == unset or ids[s] == sk:
-                    continue
-                covered |= _pair_cover(rows, sorted_ids, memo_keys, memo_vals, ctr, n,
-                                       min(ids[s], sk), max(ids[s], sk)) & need & ~(1 << k)
-            for k2 in range(k + 1, n):
-                if k2 == j or not (need >> k2) & 1:
-                    continue
-                sk2 = sorted_ids[k2]
-                covered |= (_pair_cover(rows, sorted_ids, memo_keys, memo_vals, ctr, n,
-                                        min(sk, sk2), max(sk, sk2))
-                            & need & ~(1 << k) & ~(1 << k2))
-    hard = need & ~covered  # missing sorted rows that need a helper row (see above)
-    if hard == 0:
-        return h + max(over, 1) if first_not_sorted else h + over
-    if h + max(over, 1) > limit or rows.shape[1] > _HELPER_MAX_INPUTS:
-        return h + max(over, 1)
-    # Two more cmovs if two such rows j, k cannot share one helper: with one helper row
-    # x (a cmov-made row that neither exists now nor is sorted) and no other, row j's
-    # first cmov reads x and a row y that exists now or is sorted (y != j: j does not
-    # exist before it is made), so x equals j wherever y differs from j; likewise x
-    # equals k wherever some y' differs from k. Some (y, y') must then leave no input
-    # where both differ and j differs from k; if none does, two helpers are needed.
+            if k != j and (need >> k) & 1:
+                for w in range(n_words):
+                    dw[m * n_words + w] = dis[sorted_ids[k], j, w]
+                m += 1
+        made = False
+        for u in range(ny):
+            for v in range(u + 1, ny):
+                if _disjoint(dw, u, v, n_words):
+                    made = True
+                    break
+            if made:
+                break
+        if made:
+            covered |= 1 << j
+            continue
+        # a pair with another missing row (a pair holding row j itself is left out)
+        for v in range(ny, m):
+            for u in range(v):
+                if _disjoint(dw, u, v, n_words):
+                    made = True
+                    break
+            if made:
+                break
+        if not made:
+            hard |= 1 << j
+            if slack < 1:
+                return 1
+    if covered == need:
+        return 0
+    first_not_sorted = 1 if covered == 0 else 0
+    if hard == 0 or first_not_sorted > slack:
+        return first_not_sorted
+    if slack < 1 or not share_test:
+        return 1
+    # Two helpers if two hard rows j, k cannot share one: with one helper row x (a
+    # cmov-made row that neither exists now nor is sorted) and no other, row j's first
+    # cmov reads x and a row y that exists now or is sorted (y != j: j does not exist
+    # before it is made), so x equals j wherever y differs from j; likewise x equals k
+    # wherever some y' differs from k. Some (y, y') must then leave no input where both
+    # differ and j differs from k; if none does, two helpers are needed.
     for j in range(n):
         if not (hard >> j) & 1:
             continue
         for k in range(j + 1, n):
-            if not (hard >> k) & 1:
-                continue
-            if not _can_share_helper(ids, rows, sorted_ids, need, top, unset, j, k):
-                return h + max(over, 2)
-    return h + max(over, 1)
-
-
-_HELPER_MAX_INPUTS = 128  # skip the shared-helper test above on larger tasks (cost)
+            if (hard >> k) & 1 and not _can_share_helper(dis, sorted_ids, ys, ny, j, k):
+                return 2
+    return 1
 
 
 @numba.njit(**JIT)
-def _can_share_helper(ids, rows, sorted_ids, need, top, unset, j, k):
-    """Whether some y (a slot's row or a sorted row, not row j) and y' (likewise, not row
-    k) leave no input where y differs from sorted row j, y' from sorted row k, and j from k.
-    """
+def _can_share_helper(dis, sorted_ids, ys, ny, j, k):
+    """Whether some y (a row held now, ``ys[:ny]``, or a sorted row; not row j) and y'
+    (likewise, not row k) leave no input where y differs from sorted row j, y' from sorted
+    row k, and row j from row k."""
     n = sorted_ids.shape[0]
-    rj = rows[sorted_ids[j]]
-    rk = rows[sorted_ids[k]]
-    for u in range(top + n):
-        if u < top:
-            y = ids[u]
-            if y == unset:
-                continue
-        else:
-            y = sorted_ids[u - top]
-        if y == sorted_ids[j]:
+    sj = sorted_ids[j]
+    sk = sorted_ids[k]
+    n_words = dis.shape[2]
+    for u in range(ny + n):
+        y = ys[u] if u < ny else sorted_ids[u - ny]
+        if y == sj:
             continue
-        ry = rows[y]
-        for v in range(top + n):
-            if v < top:
-                y2 = ids[v]
-                if y2 == unset:
-                    continue
-            else:
-                y2 = sorted_ids[v - top]
-            if y2 == sorted_ids[k]:
+        for v in range(ny + n):
+            y2 = ys[v] if v < ny else sorted_ids[v - ny]
+            if y2 == sk:
                 continue
-            ry2 = rows[y2]
             ok = True
-            for i in range(rows.shape[1]):
-                if ry[i] != rj[i] and ry2[i] != rk[i] and rj[i] != rk[i]:
+            for w in range(n_words):
+                if dis[y, j, w] & dis[y2, k, w] & dis[sj, k, w]:
                     ok = False
                     break
             if ok:
                 return True
     return False
-
-
-@numba.njit(**JIT)
-def _pair_cover(rows, sorted_ids, memo_keys, memo_vals, ctr, n, a, b):
-    """Bit j set when sorted row j agrees with row a or row b on every input (memoised)."""
-    slot, val = _memo_get(memo_keys, memo_vals, ctr, _COVER_TAG, a, b, 0)
-    if val != EMPTY:
-        return val
-    mask = 0
-    ra = rows[a]
-    rb = rows[b]
-    for j in range(n):
-        rj = rows[sorted_ids[j]]
-        ok = True
-        for i in range(rows.shape[1]):
-            if rj[i] != ra[i] and rj[i] != rb[i]:
-                ok = False
-                break
-        if ok:
-            mask |= 1 << j
-    memo_keys[slot, 0] = _COVER_TAG
-    memo_keys[slot, 1] = a
-    memo_keys[slot, 2] = b
-    memo_keys[slot, 3] = 0
-    memo_vals[slot] = mask
-    ctr[C_MEMO] += 1
-    return mask
 
 
 @numba.njit(inline="always", **JIT)
@@ -632,7 +736,7 @@ def _tt_record(tt_key, tt_chk, tt_val, ctr, h1, h2, budget, depth):
 @numba.njit(**JIT)
 def _expand(d, st, pend, ch_ids, ch_pend, ch_ins, ch_h, n_ch, order, rows, row_hash,
             row_table, memo_keys, memo_vals, tt_key, tt_chk, tt_val, ctr, buf, tmp, registers,
-            n, sorted_ids, perm_cols, inv, n_perm_fact, scratch, incumbent):
+            n, sorted_ids, perm_cols, inv, n_perm_fact, scratch, incumbent, dis, expected):
     """Generate the children of the node at depth d that can still meet the bound.
 
     Pruning, each rule keeping at least one shortest program (see enum.py):
@@ -729,7 +833,7 @@ def _expand(d, st, pend, ch_ids, ch_pend, ch_ins, ch_h, n_ch, order, rows, row_h
                         op = CMP
                         w = flags
                         new = _cmp_id(rows, row_hash, row_table, memo_keys, memo_vals, ctr,
-                                      buf, ids[a], ids[b])
+                                      buf, dis, expected, ids[a], ids[b])
                         reads = (np.int64(1) << a) | (np.int64(1) << b)
                     elif kind == 3:  # cmov r_a <- r_b
                         if a == b or ids[a] == 0 or ids[b] == 0 or ids[a] == ids[b]:
@@ -737,7 +841,7 @@ def _expand(d, st, pend, ch_ids, ch_pend, ch_ins, ch_h, n_ch, order, rows, row_h
                         op = _CONDS[c]
                         w = a
                         new = _cmov_id(rows, row_hash, row_table, memo_keys, memo_vals, ctr,
-                                       buf, _MASKS[c], ids[flags], ids[a], ids[b])
+                                       buf, dis, expected, _MASKS[c], ids[flags], ids[a], ids[b])
                         reads = (np.int64(1) << a) | (np.int64(1) << b) | (np.int64(1) << flags)
                     else:  # store m_a <- r_b
                         if ids[b] == 0:
@@ -759,8 +863,7 @@ def _expand(d, st, pend, ch_ids, ch_pend, ch_ins, ch_h, n_ch, order, rows, row_h
                     child[nc, w] = new
                     ctr[C_GENERATED] += 1
                     h = lower_bound(child[nc], rows, r, n, sorted_ids, perm_cols, inv,
-                                    n_perm_fact, scratch, budget, reg_only, memo_keys,
-                                    memo_vals, ctr, cleared | wbit)
+                                    n_perm_fact, scratch, budget, reg_only, dis, cleared | wbit)
                     if h > budget:
                         continue
                     ch_pend[d + 1, nc] = cleared | wbit
@@ -798,7 +901,7 @@ def _expand(d, st, pend, ch_ids, ch_pend, ch_ins, ch_h, n_ch, order, rows, row_h
 def dfs_run(max_expansions, st, pend, key, idx, n_ch, order, ch_ids, ch_pend, ch_ins, ch_h,
             program, found_below, rows, row_hash, row_table, memo_keys, memo_vals,
             tt_key, tt_chk, tt_val, ctr, buf, tmp, registers, n, sorted_ids, perm_cols, inv,
-            n_perm_fact, scratch, max_children_, colmap, sym_hash, incumbent):
+            n_perm_fact, scratch, max_children_, colmap, sym_hash, incumbent, dis, expected):
     """Run the bounded DFS for up to ``max_expansions`` expansions; returns a status.
 
     Resumable: all of its state lives in the arrays (depth in ``ctr[C_DEPTH]``). Node
@@ -824,7 +927,8 @@ def dfs_run(max_expansions, st, pend, key, idx, n_ch, order, ch_ids, ch_pend, ch
                 return ST_BUDGET
             _expand(d, st, pend, ch_ids, ch_pend, ch_ins, ch_h, n_ch, order, rows,
                     row_hash, row_table, memo_keys, memo_vals, tt_key, tt_chk, tt_val, ctr,
-                    buf, tmp, r, n, sorted_ids, perm_cols, inv, n_perm_fact, scratch, incumbent)
+                    buf, tmp, r, n, sorted_ids, perm_cols, inv, n_perm_fact, scratch, incumbent,
+                    dis, expected)
             idx[d + 1] = 0
             found_below[d] = 0
             expansions += 1

@@ -147,10 +147,7 @@ def _assert_bound_admissible_along(program: Program, task: Task) -> None:
     """At every prefix of a correct program the bound is at most what the program has left."""
     for k, (tables, state) in enumerate(_states_along(program, task)):
         ids = np.array([tables.intern(row) for row in state], dtype=np.int32)
-        bound = kenum.lower_bound(ids, tables.rows, task.registers, task.n, tables.sorted_ids,
-                                  tables.perm_cols, tables.inv, tables.n_perm_fact,
-                                  tables.scratch, 1 << 30, 0, tables.memo_keys,
-                                  tables.memo_vals, tables.ctr, 0)
+        bound = tables.bound(ids)
         assert bound <= len(program) - k, f"bound {bound} after {k} instructions"
 
 
@@ -231,10 +228,7 @@ def test_lower_bound_is_admissible_on_every_shortest_sort2_program(registers):
             if dist.get(key) != length - level:
                 continue  # not on a shortest program from the root at this depth
             ids = np.array([tables.intern(row) for row in st], dtype=np.int32)
-            bound = kenum.lower_bound(ids, tables.rows, r, n, tables.sorted_ids,
-                                      tables.perm_cols, tables.inv, tables.n_perm_fact,
-                                      tables.scratch, 1 << 30, 0, tables.memo_keys,
-                                      tables.memo_vals, tables.ctr, 0)
+            bound = tables.bound(ids)
             assert bound <= length - level, f"bound {bound} > {length - level} at depth {level}"
             checked += 1
     assert checked > length  # several shortest programs were walked
@@ -255,3 +249,101 @@ def test_helper_rows_raise_the_sort3_root_bound():
     sorted rows, and no single helper row serves both min and max: 2 helper cmovs."""
     task = Task(3)
     assert _Tables(task, 17).root_bound() == 14  # 13 without the helper-row terms
+
+
+def _random_states(task: Task, count: int, seed: int):
+    """States after a prefix of the network program then up to four random well-formed
+    instructions: near a correct program (where the helper-row terms matter) and off it."""
+    from discover.baselines import baseline_program
+    rng = np.random.default_rng(seed)
+    r, n = task.registers, task.n
+    network = baseline_program(task).code
+    for _ in range(count):
+        state = initial_state(task.inputs, r)
+        for op, dst, src in network[: int(rng.integers(0, len(network) + 1))]:
+            step(state, op, dst, src, r)
+        for _ in range(int(rng.integers(0, 5))):
+            regs_set = [q for q in range(r) if state[q, 0] != UNSET]
+            moves = [(LOAD, q, j) for q in range(r) for j in range(n)]
+            moves += [(STORE, j, q) for j in range(n) for q in regs_set]
+            moves += [(MOV, q, s) for q in range(r) for s in regs_set if q != s]
+            moves += [(CMP, a, b) for a in regs_set for b in regs_set]
+            if state[r + n, 0] != FLAG_UNSET:
+                moves += [(op, a, b) for op in CMOVS for a in regs_set for b in regs_set]
+            op, dst, src = moves[int(rng.integers(len(moves)))]
+            step(state, op, dst, src, r)
+        yield state
+
+
+def _loads_reference(state, task: Task) -> int:
+    """The bound's load term, input by input: the most values one input needs in a wrong
+    cell that no register holds; -1 if a needed value is held nowhere."""
+    r, n, expected = task.registers, task.n, task.expected
+    most = 0
+    for b in range(task.n_inputs):
+        need = {int(expected[j, b]) for j in range(n) if state[r + j, b] != expected[j, b]}
+        have = {int(v) for v in state[:r, b] if v != UNSET}
+        if need - have - set(state[r:r + n, b].tolist()):
+            return -1
+        most = max(most, len(need - have))
+    return most
+
+
+def _helpers_reference(state, task: Task) -> int:
+    """The bound's helper-row cmovs (see kernels/enum.py:_helper_cmovs), row by row."""
+    from itertools import combinations
+    r, n, expected = task.registers, task.n, task.expected
+    held = list({state[s].tobytes(): state[s] for s in range(r + n) if state[s, 0] != UNSET}
+                .values())
+    need = [j for j in range(n) if not any(np.array_equal(y, expected[j]) for y in held)]
+
+    def made(rows, j):  # one cmov can merge two of these rows into sorted row j
+        return any(np.all((a == expected[j]) | (b == expected[j]))
+                   for a, b in combinations(rows, 2))
+
+    covered = [j for j in need if made(held, j)]
+    if len(covered) == len(need):
+        return 0
+    hard = [j for j in need if j not in covered
+            and not made(held + [expected[k] for k in need if k != j], j)]
+    if not hard:
+        return 0 if covered else 1
+    if task.n_inputs > kenum._HELPER_MAX_INPUTS:
+        return 1
+    rows = held + list(expected)
+    for j, k in combinations(hard, 2):
+        share = any(not np.any((y != expected[j]) & (y2 != expected[k])
+                               & (expected[j] != expected[k]))
+                    for y in rows if not np.array_equal(y, expected[j])
+                    for y2 in rows if not np.array_equal(y2, expected[k]))
+        if not share:
+            return 2
+    return 1
+
+
+@pytest.mark.parametrize("n", [3, 4])
+def test_mask_terms_of_the_bound_match_a_row_by_row_reference(n):
+    """The disagreement masks hold what they claim, and the load and helper-row terms
+    worked on them (64 inputs a word; sort4 takes two words and padding) equal the same
+    terms computed input by input and row by row on random states."""
+    task = Task(n)
+    r = task.registers
+    tables = _Tables(task, 4)
+    ys = np.zeros(r + 2 * n, dtype=np.int64)
+    dw = np.zeros((r + 2 * n) * tables.dis.shape[2], dtype=np.uint64)
+    helpers_seen = set()
+    for state in _random_states(task, 150, seed=n):
+        ids = np.array([tables.intern(row) for row in state], dtype=np.int32)
+        assert kenum._loads(ids, tables.dis, tables.sorted_ids, r, n, 0) == _loads_reference(
+            state, task)
+        helpers = kenum._helper_cmovs(ids, tables.dis, tables.sorted_ids, r + n, 0, 1 << 30,
+                                      task.n_inputs <= kenum._HELPER_MAX_INPUTS, ys, dw)
+        assert helpers == _helpers_reference(state, task)
+        helpers_seen.add(int(helpers))
+    rows = tables.rows[: tables.ctr[kenum.C_ROWS]]
+    differs = rows[:, None, :] != task.expected[None, :, :]  # [rows, N, B]
+    packed = np.packbits(differs, axis=2, bitorder="little")
+    width = tables.dis.shape[2] * 8
+    packed = np.pad(packed, ((0, 0), (0, 0), (0, width - packed.shape[2])))
+    assert np.array_equal(tables.dis[: len(rows)], packed.view(np.uint64))
+    assert helpers_seen == {0, 1, 2}  # the random states reach every case

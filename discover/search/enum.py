@@ -106,10 +106,16 @@ class _Tables:
         for p, col in enumerate(perm_cols):
             self.inv[p, inputs[:, col]] = np.arange(n)
         self.n_perm_fact = math.factorial(n)
-        self.scratch = np.zeros((2, len(perm_cols)), dtype=np.uint64)  # uint64[2, P]
+        # uint64[2, max(P, (K + N) W)]: work space of kernels/enum.py:lower_bound
+        width = max(len(perm_cols), (self.k + n) * kenum.dis_words(self.b))
+        self.scratch = np.zeros((2, width), dtype=np.uint64)
         self.ctr = np.zeros(kenum.N_CTR, dtype=np.int64)
         self.rows = np.zeros((1 << 12, self.b), dtype=np.int8)  # int8[RCAP, B]: interned rows
         self.row_hash = np.zeros(1 << 12, dtype=np.uint64)  # uint64[RCAP]
+        self.expected = np.ascontiguousarray(task.expected)  # int8[N, B]: the sorted rows
+        # uint64[RCAP, N, W]: where each row differs from each sorted row, a bit per input
+        # (W = ceil(B / 64) words: about B bytes per row with N = 8, the size of a row)
+        self.dis = np.zeros((1 << 12, n, kenum.dis_words(self.b)), dtype=np.uint64)
         self.row_table = np.full(1 << 13, kenum.EMPTY, dtype=np.int32)  # int32[2 RCAP]
         self.memo_keys = np.full((1 << 14, 4), kenum.EMPTY, dtype=np.int32)  # (tag, x, y, z)
         self.memo_vals = np.full(1 << 14, kenum.EMPTY, dtype=np.int32)
@@ -140,7 +146,8 @@ class _Tables:
 
     def intern(self, row) -> int:
         self.buf[:] = row
-        return int(kenum.intern_row(self.rows, self.row_hash, self.row_table, self.ctr, self.buf))
+        return int(kenum.intern_row(self.rows, self.row_hash, self.row_table, self.ctr, self.buf,
+                                    self.dis, self.expected))
 
     def depth_arrays(self, max_depth: int) -> None:
         """Per-depth stacks for programs up to ``max_depth`` instructions."""
@@ -166,10 +173,14 @@ class _Tables:
         return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
 
     def root_bound(self) -> int:
-        return int(kenum.lower_bound(self.root, self.rows, self.r, self.n, self.sorted_ids,
+        return self.bound(self.root)
+
+    def bound(self, ids, pending: int = 0) -> int:
+        """The kernel's lower bound on instructions still needed from state ``ids: int32[K]``
+        (``pending``: mask of slots written and not read since)."""
+        return int(kenum.lower_bound(ids, self.rows, self.r, self.n, self.sorted_ids,
                                      self.perm_cols, self.inv, self.n_perm_fact, self.scratch,
-                                     1 << 30, int(self.reg_only), self.memo_keys,
-                                     self.memo_vals, self.ctr, 0))
+                                     1 << 30, int(self.reg_only), self.dis, pending))
 
     def start(self, bound: int) -> None:
         """Begin a DFS iteration over programs of at most ``bound`` instructions."""
@@ -192,7 +203,7 @@ class _Tables:
             self.memo_vals, self.tt_key, self.tt_chk, self.tt_val, self.ctr, self.buf,
             self.tmp, self.r, self.n, self.sorted_ids, self.perm_cols, self.inv,
             self.n_perm_fact, self.scratch, self.m, self.colmap, self.sym_hash,
-            self.incumbent))
+            self.incumbent, self.dis, self.expected))
 
     def set_incumbent(self, program: Program) -> None:
         """Visit this program's instructions first (its register part in the register phase)."""
@@ -209,7 +220,8 @@ class _Tables:
         plan = []
         if c[kenum.C_ROWS] + 2 * m >= self.rows.shape[0]:
             cap = self.rows.shape[0] * 2
-            plan.append(("rows", cap * (self.b + 8 + 8 + 8 * self.colmap.shape[0])))
+            per_row = self.b + 8 + 8 + 8 * self.colmap.shape[0] + self.dis[0].nbytes
+            plan.append(("rows", cap * per_row))
         if 2 * (c[kenum.C_MEMO] + kenum.memo_reserve(self.r, self.n, m)) >= self.memo_keys.shape[0]:
             plan.append(("memo", self.memo_keys.nbytes + self.memo_vals.nbytes))
         if 2 * (c[kenum.C_TT] + 2 * c[kenum.C_BOUND] + 2) >= self.tt_key.shape[0]:
@@ -226,7 +238,9 @@ class _Tables:
                 row_hash[: self.row_hash.shape[0]] = self.row_hash
                 sym_hash = np.zeros((cap, self.colmap.shape[0]), dtype=np.uint64)
                 sym_hash[: self.sym_hash.shape[0]] = self.sym_hash
-                self.rows, self.row_hash, self.sym_hash = rows, row_hash, sym_hash
+                dis = np.zeros((cap,) + self.dis.shape[1:], dtype=np.uint64)
+                dis[: self.dis.shape[0]] = self.dis
+                self.rows, self.row_hash, self.sym_hash, self.dis = rows, row_hash, sym_hash, dis
                 self.row_table = kenum.rehash_rows(row_hash, c[kenum.C_ROWS], 2 * cap)
             elif what == "memo":
                 self.memo_keys, self.memo_vals = kenum.rehash_memo(
@@ -273,6 +287,7 @@ def _warm_up() -> float:
     kenum.rehash_memo(tables.memo_keys, tables.memo_vals, tables.memo_keys.shape[0])
     kenum.rehash_tt(tables.tt_key, tables.tt_chk, tables.tt_val, tables.tt_key.shape[0])
     verify(Program.from_instructions(["mov r0, m0", "mov m0, r0"]), Task(2))
+    step(initial_state(tables.task.inputs, tables.r), LOAD, 0, 0, tables.r)  # for solution()
     return time.perf_counter() - start
 
 
