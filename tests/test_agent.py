@@ -105,6 +105,68 @@ def test_uniform_search_finds_the_sort2_optimum():
     assert all(verify(p, Task.from_name("sort2")).correct for p in found)
 
 
+@pytest.mark.parametrize("name", ["sort2", "sort3", "sort4"])
+def test_state_bound_is_admissible_and_zero_when_solved(name):
+    """Along the network program the bound never exceeds the instructions that follow."""
+    from discover.baselines import baseline_program
+    from discover.kernels import initial_state, step
+    from discover.search.bound import StateBound
+
+    task = Task.from_name(name)
+    bound = StateBound(task)
+    code = baseline_program(task).code
+    state = initial_state(task.inputs, task.registers)
+    values = [bound(state)]
+    for op, dst, src in code:
+        step(state, op, dst, src, task.registers)
+        values.append(bound(state))
+    assert all(v <= len(code) - i for i, v in enumerate(values))
+    assert values[-1] == 0 and values[0] > 0
+
+
+def test_state_bound_starts_afresh_when_its_tables_fill():
+    from discover.kernels import initial_state
+    from discover.search.bound import StateBound
+
+    task = Task.from_name("sort3")
+    bound = StateBound(task, max_rows=1)  # every call past the first tables is a fresh start
+    state = initial_state(task.inputs, task.registers)
+    assert len({bound(state) for _ in range(50)}) == 1
+
+
+def test_pruned_search_closes_positions_that_cannot_finish_in_budget():
+    """With the bound, a search whose every leaf is closed stops spending simulations;
+    every node it closed early is one no correct program within the budget continues."""
+    spec = GameSpec.from_config(TrainConfig(task="sort3"))
+    game = spec.make(12)  # shorter than sort3's optimum (17): nothing is solvable
+    obs, _ = game.reset(seed=0)
+    search = Search(game, spec.state_of, 12, uniform_evaluator(spec.n_actions),
+                    MCTSConfig(simulations=400), np.random.default_rng(0), None,
+                    spec.potential, 1.0, spec.bound)
+    tree = Tree(search.root(obs))
+    search.run([tree], noise=False)
+    assert tree.root.closed  # every first move leaves a lower bound over the budget
+    assert tree.root.visits.sum() == len(tree.root.legal)  # one visit each, then closed
+
+
+def test_pruning_finds_the_sort3_optimum_with_a_uniform_prior():
+    spec = GameSpec.from_config(TrainConfig(task="sort3"))
+    game = spec.make(17)
+    obs, _ = game.reset(seed=0)
+    found = []
+    search = Search(game, spec.state_of, 17, uniform_evaluator(spec.n_actions),
+                    MCTSConfig(simulations=4000, noise_fraction=0.0), np.random.default_rng(0),
+                    found.append, spec.potential, 1.0, spec.bound)
+    tree = Tree(search.root(obs))
+    for _ in range(17):
+        if tree.root.terminal or found:
+            break
+        search.run([tree], noise=False)
+        tree.advance(choose(tree.root, 0.0, np.random.default_rng(0)))
+    assert found and all(len(p) == 17 and verify(p, Task.from_name("sort3")).correct
+                         for p in found)
+
+
 def test_sort2_has_no_program_shorter_than_8():
     """Exhaustive over the game's masked moves (which keep an optimal program of every
     length, envs/masks.py): nothing of 7 instructions or fewer sorts two items."""

@@ -111,6 +111,15 @@ class TrainConfig:
     shaping: float = 1.0
     """Weight of the potential-based shaping reward (progress of sorted values into any
     register; 0: the game's reward only, which moves only when stores happen)."""
+    bound_shaping: float = 0.0
+    """Weight of a second potential, minus the admissible lower bound on instructions still
+    needed (``prune``'s bound) over the length budget: pays each move that brings a correct
+    program provably closer (0: off)."""
+    prune: bool = True
+    """Close a search node as soon as the admissible lower bound of the enumerative search
+    (``kernels/enum.py``) says no correct program fits in the episode's remaining length
+    budget: simulations stop spending visits below it (sort3: a uniform-prior search finds
+    an 18-instruction program in 5 s with it, none in 60 s without)."""
     shrink_budget: bool = True
     """After a correct program of length L, later games get a budget of L - 1 instructions,
     so every program they solve is a new best (length cost only)."""

@@ -87,6 +87,31 @@ class GameSpec:
         when a store puts a value in place, at the very end of a program."""
         return float(_potential(state, self._expected))
 
+    @property
+    def sees_all_inputs(self) -> bool:
+        return self.n_inputs == self.task.n_inputs
+
+    def bound(self, state: np.ndarray) -> int:
+        """Admissible lower bound on the instructions any correct continuation of the
+        position ``state: int8[S, B]`` still needs (the enumerative search's, on every test
+        input: call it only when the network sees them all)."""
+        bound = self.__dict__.get("_bound")
+        if bound is None:
+            from discover.search.bound import StateBound
+
+            bound = self._bound = StateBound(self.task)
+            self._last = (None, 0)
+        if self._last[0] is not state:  # the search asks twice per position (prune, shaping)
+            self._last = (state, bound(state))
+        return self._last[1]
+
+    def shaping_potential(self, bound_weight: float):
+        """The potential the search shapes rewards with: ``potential``, minus
+        ``bound_weight`` x ``bound`` / ``max_length`` when that weight is not 0."""
+        if not bound_weight:
+            return self.potential
+        return lambda state: self.potential(state) - bound_weight * self.bound(state) / self.max_length
+
     def features(self, game, obs) -> tuple[np.ndarray, np.ndarray]:
         """``(tokens int16[T], state int8[S, B])`` of the game's position."""
         return self.featurizer.tokens_of(game.program().code), self.state_of(game, obs)

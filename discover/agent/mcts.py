@@ -48,7 +48,9 @@ Evaluator = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple]
 # state_of(game, obs) -> int8[S, B]: the machine state over every test input
 StateOf = Callable[[object, object], np.ndarray]
 # potential(state int8[S, B]) -> float: progress measure for reward shaping
+# bound(state int8[S, B]) -> int: admissible lower bound on instructions still needed
 Potential = Callable[[np.ndarray], float]
+Bound = Callable[[np.ndarray], int]
 
 
 @numba.njit(**JIT)
@@ -156,9 +158,11 @@ class Search:
 
     def __init__(self, game: Game, state_of: StateOf, max_length: int, evaluate: Evaluator,
                  config: MCTSConfig, rng: np.random.Generator, on_solved: Callable | None = None,
-                 potential: Potential | None = None, shaping: float = 0.0):
+                 potential: Potential | None = None, shaping: float = 0.0,
+                 bound: Bound | None = None):
         self.potential = potential if shaping else None
         self.shaping = shaping
+        self.bound = bound
         self.game = game
         self.state_of = state_of
         self.max_length = max_length
@@ -199,6 +203,11 @@ class Search:
         child = Node(self.game.clone(), float(reward), bool(terminated or truncated), solved,
                      np.asarray(mask, dtype=bool), tokens, self.state_of(self.game, obs),
                      parent.depth + 1)
+        if (self.bound is not None and not child.terminal
+                and child.depth + self.bound(child.state) > self.game.max_length):
+            # No correct program within the episode's budget continues this one: the node is
+            # a dead end, closed at once (MCTS-Solver), and its return is what it has.
+            child.terminal = child.closed = True
         if self.potential is not None:
             # Potential-based shaping (Ng et al. 1999): r + w (phi(s') - phi(s)) keeps the
             # order of complete programs (the sum telescopes) but pays progress at once.

@@ -207,8 +207,9 @@ def self_play(spec: GameSpec, evaluate, config: TrainConfig, games: int,
     """
     game = spec.game(budget)
     obs, _ = game.reset(seed=0)
+    bound = spec.bound if config.prune and spec.sees_all_inputs else None
     search = Search(game, spec.state_of, spec.max_length, evaluate, config.mcts, rng, on_solved,
-                    spec.potential, config.shaping)
+                    spec.shaping_potential(config.bound_shaping), config.shaping, bound)
     trees = [Tree(search.root(obs)) for _ in range(games)]
     records = [[] for _ in range(games)]  # per game: (node, policy)
     done = [False] * games
