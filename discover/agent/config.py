@@ -111,10 +111,11 @@ class TrainConfig:
     shaping: float = 1.0
     """Weight of the potential-based shaping reward (progress of sorted values into any
     register; 0: the game's reward only, which moves only when stores happen)."""
-    bound_shaping: float = 0.0
+    bound_shaping: float = 1.0
     """Weight of a second potential, minus the admissible lower bound on instructions still
     needed (``prune``'s bound) over the length budget: pays each move that brings a correct
-    program provably closer (0: off)."""
+    program provably closer (0: off; sort3 seeds 0-5 reach 17 in 1-8 s with it, 10-90 s
+    without; sort4 reached 28 only with it)."""
     prune: bool = True
     """Close a search node as soon as the admissible lower bound of the enumerative search
     (``kernels/enum.py``) says no correct program fits in the episode's remaining length

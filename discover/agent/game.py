@@ -107,8 +107,9 @@ class GameSpec:
 
     def shaping_potential(self, bound_weight: float):
         """The potential the search shapes rewards with: ``potential``, minus
-        ``bound_weight`` x ``bound`` / ``max_length`` when that weight is not 0."""
-        if not bound_weight:
+        ``bound_weight`` x ``bound`` / ``max_length`` when that weight is not 0 (and the
+        positions show every test input, which the bound needs)."""
+        if not bound_weight or not self.sees_all_inputs:
             return self.potential
         return lambda state: self.potential(state) - bound_weight * self.bound(state) / self.max_length
 

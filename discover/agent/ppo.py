@@ -77,6 +77,7 @@ class PPOLearner:
         rewards = np.zeros((t, e), dtype=np.float32)
         dones = np.zeros((t, e), dtype=np.float32)
         finished, solved, lengths = [], 0, []
+        potential = spec.shaping_potential(c.bound_shaping)
         for step in range(t):
             for i, env in enumerate(self.envs):
                 tokens[step, i], states[step, i] = spec.features(env, self.obs[i])
@@ -88,10 +89,10 @@ class PPOLearner:
             actions[step], values[step] = a, v
             logps[step] = logp[np.arange(e), a]
             for i, env in enumerate(self.envs):
-                before = spec.potential(states[step, i]) if c.shaping else 0.0
+                before = potential(states[step, i]) if c.shaping else 0.0
                 obs, r, term, trunc, info = env.step(int(a[i]))
                 if c.shaping:  # the same potential-based shaping as the search's
-                    r += c.shaping * (spec.potential(spec.state_of(env, obs)) - before)
+                    r += c.shaping * (potential(spec.state_of(env, obs)) - before)
                 rewards[step, i] = r
                 self.returns[i] += r
                 if term or trunc or not env.action_masks().any():
