@@ -671,13 +671,7 @@ def _state_keys(ids, registers, tmp, rows, colmap, sym_hash, reg_only):
     for p in range(colmap.shape[0]):
         for s in range(registers):
             tmp[s] = sym_hash[ids[s], p]
-        for s in range(1, registers):  # insertion sort: R is at most 16
-            x = tmp[s]
-            t = s - 1
-            while t >= 0 and tmp[t] > x:
-                tmp[t + 1] = tmp[t]
-                t -= 1
-            tmp[t + 1] = x
+        _sort(tmp, registers)  # R is at most 16: an insertion sort
         h1 = np.uint64(0x6A09E667F3BCC909)
         h2 = np.uint64(0xBB67AE8584CAA73B)
         for s in range(k):

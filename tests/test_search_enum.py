@@ -16,6 +16,19 @@ from discover.search.base import Monitor
 from discover.search.enum import EnumConfig, _Tables, search_enum
 
 
+def _well_formed_moves(state, r: int, n: int) -> list[tuple[int, int, int]]:
+    """Every well-formed instruction from ``state`` (no read of an unset register, no cmov
+    before a cmp), no-ops included."""
+    regs_set = [q for q in range(r) if state[q, 0] != UNSET]
+    moves = [(LOAD, q, j) for q in range(r) for j in range(n)]
+    moves += [(STORE, j, q) for j in range(n) for q in regs_set]
+    moves += [(MOV, q, s) for q in range(r) for s in regs_set if q != s]
+    moves += [(CMP, a, b) for a in regs_set for b in regs_set]
+    if state[r + n, 0] != FLAG_UNSET:
+        moves += [(op, a, b) for op in CMOVS for a in regs_set for b in regs_set]
+    return moves
+
+
 def bfs_shortest(task: Task, max_len: int) -> int | None:
     """Oracle: shortest correct length by breadth-first search over whole machine states
     (every well-formed instruction, duplicates dropped, nothing else pruned)."""
@@ -27,14 +40,7 @@ def bfs_shortest(task: Task, max_len: int) -> int | None:
     for length in range(1, max_len + 1):
         nxt = []
         for st in frontier:
-            regs_set = [q for q in range(r) if st[q, 0] != UNSET]
-            moves = [(LOAD, q, j) for q in range(r) for j in range(n)]
-            moves += [(STORE, j, q) for j in range(n) for q in regs_set]
-            moves += [(MOV, q, s) for q in range(r) for s in regs_set if q != s]
-            moves += [(CMP, a, b) for a in regs_set for b in regs_set]
-            if st[r + n, 0] != FLAG_UNSET:
-                moves += [(op, a, b) for op in CMOVS for a in regs_set for b in regs_set]
-            for op, d, s in moves:
+            for op, d, s in _well_formed_moves(st, r, n):
                 child = st.copy()
                 step(child, op, d, s, r)
                 key = child.tobytes()
@@ -195,15 +201,8 @@ def test_lower_bound_is_admissible_on_every_shortest_sort2_program(registers):
     for _ in range(length):
         nxt = {}
         for key, st in levels[-1].items():
-            regs_set = [q for q in range(r) if st[q, 0] != UNSET]
-            moves = [(LOAD, q, j) for q in range(r) for j in range(n)]
-            moves += [(STORE, j, q) for j in range(n) for q in regs_set]
-            moves += [(MOV, q, s) for q in range(r) for s in regs_set if q != s]
-            moves += [(CMP, a, b) for a in regs_set for b in regs_set]
-            if st[r + n, 0] != FLAG_UNSET:
-                moves += [(op, a, b) for op in CMOVS for a in regs_set for b in regs_set]
             kids = set()
-            for op, d, s in moves:
+            for op, d, s in _well_formed_moves(st, r, n):
                 child = st.copy()
                 step(child, op, d, s, r)
                 ck = child.tobytes()
@@ -263,13 +262,7 @@ def _random_states(task: Task, count: int, seed: int):
         for op, dst, src in network[: int(rng.integers(0, len(network) + 1))]:
             step(state, op, dst, src, r)
         for _ in range(int(rng.integers(0, 5))):
-            regs_set = [q for q in range(r) if state[q, 0] != UNSET]
-            moves = [(LOAD, q, j) for q in range(r) for j in range(n)]
-            moves += [(STORE, j, q) for j in range(n) for q in regs_set]
-            moves += [(MOV, q, s) for q in range(r) for s in regs_set if q != s]
-            moves += [(CMP, a, b) for a in regs_set for b in regs_set]
-            if state[r + n, 0] != FLAG_UNSET:
-                moves += [(op, a, b) for op in CMOVS for a in regs_set for b in regs_set]
+            moves = _well_formed_moves(state, r, n)
             op, dst, src = moves[int(rng.integers(len(moves)))]
             step(state, op, dst, src, r)
         yield state
