@@ -115,7 +115,7 @@ class TrainConfig:
     """Weight of a second potential, minus the admissible lower bound on instructions still
     needed (``prune``'s bound) over the length budget: pays each move that brings a correct
     program provably closer (0: off; sort3 seeds 0-5 reach 17 in 1-8 s with it, 10-90 s
-    without; sort4 reached 28 only with it)."""
+    without; sort4 reached 28 only with it). The search's only: PPO keeps ``shaping``."""
     prune: bool = True
     """Close a search node as soon as the admissible lower bound of the enumerative search
     (``kernels/enum.py``) says no correct program fits in the episode's remaining length
