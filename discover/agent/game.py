@@ -129,6 +129,8 @@ class GameSpec:
             env.step(int(np.flatnonzero(mask)[0]))
         env.restore(snapshot)
         self.potential(self.state_of(env, obs))
+        if self.sees_all_inputs:
+            self.bound(self.state_of(env, obs))  # the enum kernels behind pruning and shaping
         z = np.zeros(2)
         _select(z, z, z, 0.5, z, np.zeros(2, dtype=np.bool_), 0, 0.0, 0.0, 1.0, 19652.0, 1.25)
 
