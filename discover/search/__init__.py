@@ -16,6 +16,7 @@ from __future__ import annotations
 from discover.kernels import Task
 
 from .base import Monitor, SearchResult, SearchStopped
+from .bound import StateBound
 from .random_search import RandomConfig, search_random
 from .stochastic import CostMonitor, StochasticConfig, search_stochastic
 
@@ -23,7 +24,7 @@ METHODS = ("enum", "stochastic", "random")
 
 __all__ = [
     "METHODS", "CostMonitor", "EnumConfig", "Monitor", "RandomConfig", "SearchResult",
-    "SearchStopped", "StochasticConfig", "default_config", "search", "search_enum",
+    "SearchStopped", "StateBound", "StochasticConfig", "default_config", "search", "search_enum",
     "search_random", "search_stochastic",
 ]
 
