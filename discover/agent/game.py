@@ -111,7 +111,8 @@ class GameSpec:
         positions show every test input, which the bound needs)."""
         if not bound_weight or not self.sees_all_inputs:
             return self.potential
-        return lambda state: self.potential(state) - bound_weight * self.bound(state) / self.max_length
+        scale = bound_weight / self.max_length
+        return lambda state: self.potential(state) - scale * self.bound(state)
 
     def features(self, game, obs) -> tuple[np.ndarray, np.ndarray]:
         """``(tokens int16[T], state int8[S, B])`` of the game's position."""
