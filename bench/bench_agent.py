@@ -25,27 +25,44 @@ def spec(request):
     return spec
 
 
-def _search(spec, evaluate, simulations, games):
+def _search(spec, evaluate, simulations, games, prune=False):
     game = spec.make()
     obs, _ = game.reset(seed=0)
+    potential = spec.shaping_potential(1.0) if prune else spec.potential
     search = Search(game, spec.state_of, spec.max_length, evaluate,
                     MCTSConfig(simulations=simulations), np.random.default_rng(0),
-                    None, spec.potential, 1.0)
+                    None, potential, 1.0, spec.bound if prune else None)
     search.run([Tree(search.root(obs)) for _ in range(games)], noise=True)
     return search.expansions
 
 
+@pytest.mark.parametrize("prune", [False, True], ids=["plain", "pruned"])
 @pytest.mark.parametrize("evaluator", ["uniform", "network"])
-def test_search_expansions(benchmark, spec, evaluator):
-    """Simulations from the root: 8 trees x 64 simulations (512 expansions at most)."""
+def test_search_expansions(benchmark, spec, evaluator, prune):
+    """Simulations from the root: 8 trees x 64 simulations (512 expansions at most);
+    ``pruned`` adds the lower bound (prune + bound potential, the training defaults)."""
     if evaluator == "uniform":
         evaluate = uniform_evaluator(spec.n_actions)
     else:
         evaluate = Agent(TrainConfig(task=spec.task.name), spec, torch.device("cpu")).evaluate
-    _search(spec, evaluate, 4, 2)  # warm-up
+    _search(spec, evaluate, 4, 2, prune)  # warm-up
     benchmark.group = f"agent search {spec.task.name}"
-    expansions = benchmark(_search, spec, evaluate, 64, 8)
+    expansions = benchmark(_search, spec, evaluate, 64, 8, prune)
+    benchmark.extra_info["expansions"] = expansions
     assert expansions > 0
+
+
+def test_state_bound(benchmark, spec):
+    """The lower bound on one position (interning its rows, then the kernel)."""
+    game = spec.make()
+    obs, _ = game.reset(seed=0)
+    for action in range(6):  # a few legal moves in, so the rows are not all inputs
+        game.step(int(np.flatnonzero(game.action_masks())[0]))
+    state = spec.state_of(game, game.observation())
+    bound = spec.bound.__func__  # bypass the one-position cache: time the real work
+    spec.bound(state)
+    benchmark.group = f"agent bound {spec.task.name}"
+    assert benchmark(lambda: bound(spec, state.copy())) >= 0
 
 
 @pytest.mark.parametrize("batch", [1, 16, 64])
