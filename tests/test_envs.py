@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from discover import Program, Task, TaskError, baseline_program, network_program, verify
 from discover.envs import (ENV_IDS, NETWORK_LATENCY, NETWORK_LENGTH, AssemblyGame,
                            CanonicalError, GameConfig, action_table, canonicalize,
                            reference_mask)
-from discover.kernels import initial_state, latency_estimate, run, step
+from discover.kernels import (Program, Task, TaskError, baseline_program, initial_state,
+                              latency_estimate, network_program, run, step, verify)
 from discover.kernels.game import (M_LAST_OP, M_LOADED, M_STORED, M_TRUNCATED,
                                    _decode_action)
 from discover.kernels.isa import CMOVS, CMP, LOAD, STORE

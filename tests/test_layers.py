@@ -172,6 +172,16 @@ def test_no_import_cycles_at_all():
     assert [sorted(c) for c in cycles(import_graph())] == []
 
 
+def test_networks_are_re_exported_from_the_kernels():
+    import discover
+    import discover.baselines
+    import discover.kernels
+
+    for name in ("OPTIMAL_NETWORKS", "baseline_program", "network_program"):
+        assert getattr(discover, name) is getattr(discover.kernels, name)
+        assert getattr(discover.baselines, name) is getattr(discover.kernels, name)
+
+
 # --- the checker itself ----------------------------------------------------------------
 
 def test_relative_and_lazy_imports_are_resolved():
