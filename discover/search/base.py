@@ -12,6 +12,7 @@ import signal
 import time
 from dataclasses import dataclass, field
 
+from discover._version import __version__
 from discover.kernels import Program, Task, latency_estimate, verify
 
 OBJECTIVES = ("length", "latency", "length_latency")  # CostMonitor's orders
@@ -47,8 +48,6 @@ class SearchResult:
     """Method-specific figures (e.g. lower bound reached, acceptance rate)."""
 
     def to_json(self) -> dict:
-        from discover._version import __version__
-
         verification = verify(self.program, self.task) if self.program is not None else None
         return {
             "task": self.task.name,
