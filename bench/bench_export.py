@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from discover.baselines import baseline_program
 from discover.export import to_function, to_numba_functions
-from discover.kernels import Task
+from discover.kernels import Task, baseline_program
 from discover.measure import known_program
 from discover.native import NativeRoutine, native_unavailable
 

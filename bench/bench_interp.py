@@ -8,7 +8,7 @@ Each test records ``extra_info["executions_per_s"]`` (instructions x inputs / me
 import numpy as np
 import pytest
 
-from discover import Task, baseline_program
+from discover.kernels import Task, baseline_program
 from discover.kernels import initial_state, run, run_reference, step
 from numpy_executor import run_numpy
 

@@ -11,7 +11,7 @@ apart from search time.
 import numba
 import pytest
 
-from discover import Task, baseline_program, verify
+from discover.kernels import Task, baseline_program, verify
 from discover.kernels import mcmc
 from discover.search import Monitor, RandomConfig, StochasticConfig, search_random, \
     search_stochastic

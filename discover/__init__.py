@@ -4,16 +4,14 @@
 >>> verify(Program.read("sort3.asm"), Task.from_name("sort3")).correct
 """
 
-from discover.kernels import (Program, ProgramError, Task, TaskError, Verification,
-                              verify)
+from discover.kernels import (OPTIMAL_NETWORKS, Program, ProgramError, Task, TaskError,
+                              Verification, baseline_program, network_program, verify)
 
-from .baselines import OPTIMAL_NETWORKS, baseline_program, network_program
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
-    "OPTIMAL_NETWORKS", "TrainConfig", "train", "Program", "ProgramError", "Task", "TaskError", "Verification",
-    "__version__", "baseline_program", "network_program", "verify",
+    "OPTIMAL_NETWORKS", "Program", "ProgramError", "Task", "TaskError", "TrainConfig",
+    "Verification", "__version__", "baseline_program", "network_program", "train", "verify",
 ]
 
 

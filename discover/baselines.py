@@ -1,39 +1,6 @@
-"""Comparator networks and the classic program of a network (the "human" baseline)."""
+"""Kept for discover/agent and the CLI, which import from here: the networks now live in
+``discover.kernels`` (kernels/networks.py), the layer that needs them."""
 
-from __future__ import annotations
+from discover.kernels import OPTIMAL_NETWORKS, baseline_program, network_program
 
-from discover.kernels import CMP, CMOVG, LOAD, MOV, STORE, Program, Task
-
-# Size-optimal networks (fewest comparators, proven for N <= 8; Knuth TAOCP vol. 3):
-# 1, 3, 5, 9, 12, 16, 19 comparators for N = 2..8.
-OPTIMAL_NETWORKS: dict[int, tuple[tuple[int, int], ...]] = {
-    2: ((0, 1),),
-    3: ((0, 1), (1, 2), (0, 1)),
-    4: ((0, 1), (2, 3), (0, 2), (1, 3), (1, 2)),
-    5: ((0, 1), (3, 4), (2, 4), (2, 3), (1, 4), (0, 3), (0, 2), (1, 3), (1, 2)),
-    6: ((1, 2), (4, 5), (0, 2), (3, 5), (0, 1), (3, 4), (2, 5), (0, 3), (1, 4), (2, 4),
-        (1, 3), (2, 3)),
-    7: ((1, 2), (3, 4), (5, 6), (0, 2), (3, 5), (4, 6), (0, 1), (4, 5), (2, 6), (0, 4),
-        (1, 5), (0, 3), (2, 5), (1, 3), (2, 4), (2, 3)),
-    8: ((0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7), (0, 1), (2, 3),
-        (4, 5), (6, 7), (2, 4), (3, 5), (1, 4), (3, 6), (1, 2), (3, 4), (5, 6)),
-}
-
-
-def network_program(network, n: int, spare: int | None = None) -> Program:
-    """The program of a comparator network: N loads, 4 instructions a comparator, N stores.
-
-    Item i lives in register ri; comparator (i, j), i < j, leaves min in ri, max in rj,
-    using the spare register (default rN) for the copy a compare-exchange needs.
-    """
-    spare = n if spare is None else spare
-    rows = [(LOAD, i, i) for i in range(n)]
-    for i, j in network:
-        rows += [(MOV, spare, i), (CMP, i, j), (CMOVG, i, j), (CMOVG, j, spare)]
-    rows += [(STORE, i, i) for i in range(n)]
-    return Program.from_instructions(rows)
-
-
-def baseline_program(task: Task) -> Program:
-    """The size-optimal network's program for a task (needs R >= N + 1)."""
-    return network_program(OPTIMAL_NETWORKS[task.n], task.n)
+__all__ = ["OPTIMAL_NETWORKS", "baseline_program", "network_program"]

@@ -39,7 +39,7 @@ FORMATS = ("python", "numba", "c")
 C_TYPES = {"int64": ("int64_t", 8), "int32": ("int32_t", 4)}
 
 # The Python comparison each cmov's condition stands for: `cmp rA, rB` then cmovCC reads
-# "A CC B" (Intel operand order, as in ISA.md).
+# "A CC B" (Intel operand order, as in docs/ISA.md).
 _PY_OP = {CMOVL: "<", CMOVG: ">", CMOVLE: "<=", CMOVGE: ">=", CMOVE: "==", CMOVNE: "!="}
 _ALL_FLAGS = FLAG_LT | FLAG_EQ | FLAG_GT
 _CMOV_SUFFIX = {CMOVL: "l", CMOVG: "g", CMOVLE: "le", CMOVGE: "ge", CMOVE: "e", CMOVNE: "ne"}

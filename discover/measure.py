@@ -23,7 +23,7 @@ from importlib import resources
 
 import numpy as np
 
-from discover.kernels import Program, Task
+from discover.kernels import Program, Task, baseline_program
 
 __all__ = ["BenchConfig", "BenchRow", "batched_speedup", "bench_rows", "candidate_programs",
            "format_table", "known_program", "plot", "rows_payload"]
@@ -79,8 +79,6 @@ def candidate_programs(programs, task: Task) -> list[tuple[str, Program]]:
 
     A program equal to one listed before is not timed twice: its label joins the other's.
     """
-    from discover.baselines import baseline_program
-
     out: list[tuple[str, Program]] = []
 
     def add(label, program):

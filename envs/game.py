@@ -8,7 +8,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from discover.kernels import (FLAG_GT, N_OPCODES, Program, Task, format_instruction,
+from discover.kernels import (FLAG_GT, N_OPCODES, TASK_NAMES, Program, Task,
+                              baseline_program, format_instruction, latency_estimate,
                               parse_instruction)
 from discover.kernels.game import (COST_LATENCY, COST_LENGTH, EMPTY, M_COST, M_ILLEGAL,
                                    M_LENGTH, M_PLACED, M_SOLVED, M_TERMINATED, M_TRUNCATED,
@@ -19,11 +20,13 @@ from discover.kernels.game import (COST_LATENCY, COST_LENGTH, EMPTY, M_COST, M_I
                                    W_BONUS, W_CORRECT, W_COST, W_ILLEGAL, W_SCALE,
                                    action_table, buffer_layout, game_reset, game_step)
 
-# Size-optimal comparator counts (Knuth) for N = 2..8: the network program has
-# 2N + 4C instructions. Its length and latency estimate are the default cost scales
-# (tests check these tables against discover.baselines).
-NETWORK_LENGTH = {2: 8, 3: 18, 4: 28, 5: 46, 6: 60, 7: 78, 8: 92}
-NETWORK_LATENCY = {2: 7, 3: 11, 4: 11, 5: 17, 6: 17, 7: 20, 8: 23}
+# The default cost scales: the length and the latency estimate of the size-optimal
+# network's program (kernels/networks.py), by N (8, 18, 28, ... and 7, 11, 11, ...).
+_NETWORKS = {task.n: (task, baseline_program(task))
+             for task in map(Task.from_name, TASK_NAMES)}
+NETWORK_LENGTH = {n: len(program) for n, (_, program) in _NETWORKS.items()}
+NETWORK_LATENCY = {n: int(latency_estimate(program.code, n, task.registers))
+                   for n, (task, program) in _NETWORKS.items()}
 MAX_OBSERVED_INPUTS = 4683  # every input of sort2..sort6; a fixed subset for sort7, sort8
 COSTS = ("length", "latency")
 _OFFSET_PARAM = {"meta": P_AT_META, "program": P_AT_PROGRAM, "pairdiff": P_AT_PAIRDIFF,
@@ -109,7 +112,7 @@ class AssemblyGame(gym.Env):
     """Write a straight-line program that sorts N items, one instruction per move.
 
     ## Description
-    AlphaDev's AssemblyGame over this project's ISA (``/work/shared/spec/ISA.md``). The game
+    AlphaDev's AssemblyGame over this project's ISA (``docs/ISA.md``). The game
     starts with an empty program; every move appends one instruction, which is applied at
     once to the machine states of every test input (one per weak ordering of N items:
     13 for sort3, 541 for sort5, 545,835 for sort8). The goal is a correct program (every

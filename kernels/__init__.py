@@ -1,4 +1,5 @@
-"""The compiled core: program contract, tasks, interpreter, verifier and cost model.
+"""The compiled core: program contract, tasks, interpreter, verifier, cost model and the
+sorting-network baselines.
 
 Imports nothing else of the project (the bottom layer).
 """
@@ -10,6 +11,7 @@ from .isa import (CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMOVS, CMP, COND_
                   FLAG_EQ, FLAG_GT, FLAG_LT, FLAG_UNSET, LOAD, MAX_REGISTERS, MOV,
                   N_OPCODES, STORE, Program, ProgramError, format_instruction,
                   parse_instruction)
+from .networks import OPTIMAL_NETWORKS, baseline_program, network_program
 from .reference import run_reference
 from .tasks import TASK_NAMES, Task, TaskError, weak_orderings
 from .verify import Verification, verify
@@ -17,8 +19,9 @@ from .verify import Verification, verify
 __all__ = [
     "CMOVE", "CMOVG", "CMOVGE", "CMOVL", "CMOVLE", "CMOVNE", "CMOVS", "CMP", "COND_MASK",
     "FLAG_EQ", "FLAG_GT", "FLAG_LT", "FLAG_UNSET", "ISSUE_WIDTH", "LATENCY", "LOAD",
-    "MAX_REGISTERS", "MOV", "N_OPCODES", "STORE", "TASK_NAMES", "UNSET", "Program",
-    "ProgramError", "Task", "TaskError", "Verification", "format_instruction",
-    "initial_state", "latency_estimate", "parse_instruction", "placed_counts", "run",
-    "run_batch", "run_reference", "step", "step_batch", "verify", "weak_orderings",
+    "MAX_REGISTERS", "MOV", "N_OPCODES", "OPTIMAL_NETWORKS", "STORE", "TASK_NAMES", "UNSET",
+    "Program", "ProgramError", "Task", "TaskError", "Verification", "baseline_program",
+    "format_instruction", "initial_state", "latency_estimate", "network_program",
+    "parse_instruction", "placed_counts", "run", "run_batch", "run_reference", "step",
+    "step_batch", "verify", "weak_orderings",
 ]

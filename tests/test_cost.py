@@ -2,7 +2,7 @@
 
 import pytest
 
-from discover import Program, Task, baseline_program
+from discover.kernels import Program, Task, baseline_program
 from discover.kernels import ISSUE_WIDTH, latency_estimate
 
 

@@ -9,12 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from discover.baselines import baseline_program
 from discover.cli import main
 from discover.export import (ExportError, check_exportable, to_c_source, to_function,
                              to_numba_functions, to_numba_source, to_python_source)
-from discover.kernels import (CMOVS, CMP, LOAD, MOV, STORE, Program, Task, run,
-                              run_reference)
+from discover.kernels import (CMOVS, CMP, LOAD, MOV, STORE, Program, Task,
+                              baseline_program, run, run_reference)
 from discover.measure import known_program
 
 KNOWN3 = known_program(Task(3))

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import random_program
-from discover import Task
+from discover.kernels import Task
 from discover.kernels import (UNSET, initial_state, placed_counts, run, run_batch,
                               run_reference, step, step_batch)
 
@@ -82,7 +82,7 @@ def test_run_batch_counts_solved_and_placed(rng):
 
 def test_run_crosses_block_boundaries():
     """sort7 has 47,293 inputs: many blocks, and a partial last one."""
-    from discover import baseline_program
+    from discover.kernels import baseline_program
 
     task = Task(7)
     memory = run(baseline_program(task).code, task.inputs, task.registers)

@@ -7,8 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from discover.baselines import baseline_program
-from discover.kernels import Task, run
+from discover.kernels import Task, baseline_program, run
 from discover.measure import known_program
 from discover.native import NativeRoutine, TimingConfig, native_unavailable, summarize
 

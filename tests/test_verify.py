@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from discover import OPTIMAL_NETWORKS, Program, ProgramError, Task, baseline_program, verify
-from discover.kernels import CMOVG, CMOVL, run_reference
+from discover.kernels import (CMOVG, CMOVL, OPTIMAL_NETWORKS, Program, ProgramError, Task,
+                              baseline_program, run_reference, verify)
 
 KNOWN_SORT3 = "discover/known/sort3.asm"
 

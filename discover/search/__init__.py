@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from discover.kernels import Task
 
-from .base import Monitor, SearchResult, SearchStopped
+from .base import CostMonitor, Monitor, SearchResult, SearchStopped
 from .bound import StateBound
 from .random_search import RandomConfig, search_random
-from .stochastic import CostMonitor, StochasticConfig, search_stochastic
+from .stochastic import StochasticConfig, search_stochastic
 
 METHODS = ("enum", "stochastic", "random")
 

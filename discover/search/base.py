@@ -1,4 +1,4 @@
-"""What every search method shares: its result, and the monitor that times and stops it.
+"""What every search method shares: its result, and the monitors that time and stop it.
 
 A method is a function ``search_X(task, config, monitor) -> SearchResult``. It calls
 ``monitor.found(program)`` for every new best correct program (the monitor verifies it,
@@ -12,7 +12,10 @@ import signal
 import time
 from dataclasses import dataclass, field
 
-from discover.kernels import Program, Task, verify
+from discover._version import __version__
+from discover.kernels import Program, Task, latency_estimate, verify
+
+OBJECTIVES = ("length", "latency", "length_latency")  # CostMonitor's orders
 
 
 class SearchStopped(Exception):
@@ -45,8 +48,6 @@ class SearchResult:
     """Method-specific figures (e.g. lower bound reached, acceptance rate)."""
 
     def to_json(self) -> dict:
-        from discover import __version__
-
         verification = verify(self.program, self.task) if self.program is not None else None
         return {
             "task": self.task.name,
@@ -156,3 +157,41 @@ class Monitor:
                 return False
 
         return _Catch()
+
+
+class CostMonitor(Monitor):
+    """A Monitor that can rank programs by their latency estimate too.
+
+    ``Monitor.found`` keeps only shorter programs. ``objective='latency'``: a lower latency
+    estimate wins, then the shorter; ``'length_latency'``: the shorter wins, then the lower
+    latency (enum's latency tie-break); ``'length'``: Monitor's own order.
+    """
+
+    def __init__(self, *args, objective: str = "length", **kwargs):
+        super().__init__(*args, **kwargs)
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, "
+                             f"got {objective!r}")
+        self.objective = objective
+
+    def key(self, program: Program, task: Task) -> tuple:
+        """Sort key of a program under the objective (lower is better)."""
+        latency = int(latency_estimate(program.code, task.n, task.registers))
+        if self.objective == "latency":
+            return (latency, len(program))
+        if self.objective == "length_latency":
+            return (len(program), latency)
+        return (len(program),)
+
+    def found(self, program: Program, task: Task) -> bool:
+        if self.objective == "length":
+            return super().found(program, task)
+        if self.best is not None and self.key(program, task) >= self.key(self.best, task):
+            return False
+        previous, self.best = self.best, None  # let the base class accept a longer program
+        try:
+            accepted = super().found(program, task)
+        finally:
+            if self.best is None:
+                self.best = previous
+        return accepted

@@ -63,7 +63,7 @@ import numpy as np
 
 from discover.kernels import (LOAD, STORE, Program, Task, initial_state, latency_estimate, step,
                               verify)
-from discover.baselines import baseline_program
+from discover.kernels import baseline_program
 from discover.kernels import enum as kenum
 from discover.search.base import Monitor, SearchResult
 

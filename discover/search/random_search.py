@@ -15,9 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from discover.baselines import baseline_program
-from discover.kernels import Program, Task, verify
-from discover.kernels import mcmc
+from discover.kernels import Program, Task, baseline_program, mcmc, verify
 
 from .base import Monitor, SearchResult
 

@@ -24,15 +24,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from discover.baselines import baseline_program
-from discover.kernels import Program, Task, verify
-from discover.kernels import latency_estimate
-from discover.kernels import mcmc
+from discover.kernels import Program, Task, baseline_program, latency_estimate, mcmc, verify
 
-from .base import Monitor, SearchResult
+# CostMonitor: imported from here by search/command.py until that import names .base.
+from .base import CostMonitor, Monitor, SearchResult  # noqa: F401
 
 COSTS = ("length", "latency")
-OBJECTIVES = ("length", "latency", "length_latency")  # CostMonitor's orders
 UNLIMITED = None  # steps=None: run until the monitor stops the search
 
 # Default (alpha, beta) by N, measured (one run each, on a shared 2-core machine): sort3
@@ -114,44 +111,6 @@ class StochasticConfig:
                 or sum(self.move_weights) <= 0:
             raise ValueError(f"move_weights needs {mcmc.N_MOVES} non-negative weights "
                              f"({', '.join(mcmc.MOVE_NAMES)}), not all zero")
-
-
-class CostMonitor(Monitor):
-    """A Monitor that can rank programs by their latency estimate too.
-
-    ``Monitor.found`` keeps only shorter programs. ``objective='latency'``: a lower latency
-    estimate wins, then the shorter; ``'length_latency'``: the shorter wins, then the lower
-    latency (enum's latency tie-break); ``'length'``: Monitor's own order.
-    """
-
-    def __init__(self, *args, objective: str = "length", **kwargs):
-        super().__init__(*args, **kwargs)
-        if objective not in OBJECTIVES:
-            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, "
-                             f"got {objective!r}")
-        self.objective = objective
-
-    def key(self, program: Program, task: Task) -> tuple:
-        """Sort key of a program under the objective (lower is better)."""
-        latency = int(latency_estimate(program.code, task.n, task.registers))
-        if self.objective == "latency":
-            return (latency, len(program))
-        if self.objective == "length_latency":
-            return (len(program), latency)
-        return (len(program),)
-
-    def found(self, program: Program, task: Task) -> bool:
-        if self.objective == "length":
-            return super().found(program, task)
-        if self.best is not None and self.key(program, task) >= self.key(self.best, task):
-            return False
-        previous, self.best = self.best, None  # let the base class accept a longer program
-        try:
-            accepted = super().found(program, task)
-        finally:
-            if self.best is None:
-                self.best = previous
-        return accepted
 
 
 def _key(program: Program, task: Task, cost: str, capacity: int) -> float:
