@@ -27,6 +27,7 @@ import typing
 from discover.validation import ConfigError
 
 _SCALARS = (int, float, str, bool)
+_RESERVED = {"command", "run", "options"}  # attributes the parser itself sets on args
 
 
 @functools.cache
@@ -118,6 +119,8 @@ class Options:
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
             option = self.by_flag.get(flag)
             if option is None:
+                if name in _RESERVED:
+                    raise TypeError(f"{cls.__name__}.{f.name}: {name!r} is taken by the parser")
                 if not required:
                     default = f.default if f.default is not dataclasses.MISSING \
                         else f.default_factory()
