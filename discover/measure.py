@@ -24,11 +24,17 @@ from importlib import resources
 import numpy as np
 
 from discover.kernels import Program, Task, baseline_program
+from discover.validation import check_int, check_seed
 
 __all__ = ["BenchConfig", "BenchRow", "batched_speedup", "bench_rows", "candidate_programs",
            "format_table", "known_program", "plot", "rows_payload"]
 
 CHUNK = 100  # arrays per timed chunk in Python-level rows
+# Caps of BenchConfig: a million sort8 arrays are 64 MB as int64 and about 0.5 GB as the
+# Python lists the sorted()/list.sort rows time; the caps keep a typo from exhausting memory.
+MAX_ARRAYS = 1_000_000
+MAX_REPEATS = 10_000
+MAX_INNER = 1_000_000
 INTERRUPTED = "interrupted: the table holds the rows measured before Ctrl-C"
 
 
@@ -48,6 +54,12 @@ class BenchConfig:
     """Time the programs natively (skipped with a message where that cannot run)."""
     numba: bool = True
     """Time the exported Numba functions (compiled once; cached on disk afterwards)."""
+
+    def __post_init__(self):
+        check_int(self, "arrays", 1, MAX_ARRAYS)
+        check_int(self, "repeats", 1, MAX_REPEATS)
+        check_int(self, "inner", 1, MAX_INNER)
+        check_seed(self, "seed")
 
 
 @dataclass

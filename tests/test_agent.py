@@ -246,10 +246,18 @@ def test_cli_train_runs_and_prints_a_verified_program(tmp_path, capsys):
     assert Program.read(out / "best.asm")
 
 
+def test_cli_train_that_finds_nothing_exits_1(tmp_path, capsys):
+    # 5 instructions cannot sort 2 items (2 loads, 2 stores, a cmp and a cmov at least).
+    code = main(["train", "--task", "sort2", "--out", str(tmp_path / "none"), "--max-length", "5",
+                 "--max-iterations", "1", "--simulations", "8", "--games", "2", "--no-progress"])
+    assert code == 1
+    assert "no correct program found" in capsys.readouterr().out
+
+
 def test_cli_refuses_a_corrupt_checkpoint(tmp_path, capsys):
     out = tmp_path / "bad"
     assert main(["train", "--task", "sort2", "--out", str(out), "--max-iterations", "1",
-                 "--simulations", "8", "--games", "2", "--no-progress"]) == 0
+                 "--simulations", "16", "--games", "2", "--no-progress"]) == 0  # finds 8
     (out / CHECKPOINT).write_bytes(b"not a checkpoint")
     capsys.readouterr()
     assert main(["train", "--resume", str(out), "--max-iterations", "2"]) == 2
@@ -260,7 +268,7 @@ def test_cli_refuses_a_corrupt_checkpoint(tmp_path, capsys):
 def test_cli_refuses_an_incompatible_checkpoint(tmp_path, capsys):
     out = tmp_path / "other"
     assert main(["train", "--task", "sort2", "--out", str(out), "--max-iterations", "1",
-                 "--simulations", "8", "--games", "2", "--no-progress"]) == 0
+                 "--simulations", "16", "--games", "2", "--no-progress"]) == 0  # finds 8
     config = TrainConfig.from_json(__import__("json").load(open(out / "config.json")))
     from discover.runs import write_json
 

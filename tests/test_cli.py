@@ -1,10 +1,10 @@
 """The core commands, in-process (`main([...])`), as a user would call them."""
 
 import pytest
+from discover.kernels import TASK_NAMES
 
 from discover import Program, Task, verify
 from discover.cli import main
-from discover.kernels import TASK_NAMES
 
 KNOWN_SORT3 = "discover/known/sort3.asm"
 
@@ -82,3 +82,77 @@ def test_unknown_command_and_missing_arguments_exit_2(capsys):
 def test_baseline_needs_a_spare_register(capsys):
     code, _, err = run(capsys, "baseline", "--task", "sort4", "--registers", "4")
     assert code == 2 and "needs 5 registers" in err
+
+
+# --- the options are generated from the config dataclasses ----------------------------------
+
+def _parsed(*argv):
+    from discover.cli.app import build_parser
+
+    return build_parser(list(argv)).parse_args(list(argv))
+
+
+def test_every_scalar_config_field_is_an_option_with_its_docstring():
+    import dataclasses
+
+    from discover.agent import MCTSConfig, NetworkConfig, PPOConfig, TrainConfig
+    from discover.cli.options import field_docs
+    from discover.search import RandomConfig, StochasticConfig
+    from discover.search.enum import EnumConfig
+
+    args = _parsed("train")
+    for cls, prefix in ((TrainConfig, ""), (NetworkConfig, ""), (MCTSConfig, ""),
+                        (PPOConfig, "ppo_")):
+        docs = field_docs(cls)
+        for f in dataclasses.fields(cls):
+            if f.name in ("resume", "network", "mcts", "ppo"):
+                continue
+            option = args.options.by_field[(cls, f.name)]
+            assert option.flag == "--" + (prefix + f.name).replace("_", "-")
+            assert docs[f.name] and docs[f.name] in option.action.help.replace("%%", "%")
+    args = _parsed("search", "--task", "sort3")
+    for cls in (EnumConfig, StochasticConfig, RandomConfig):
+        skipped = {"start", "move_weights"}
+        assert {name for c, name in args.options.by_field if c is cls} \
+            == {f.name for f in dataclasses.fields(cls)} - skipped
+
+
+def test_field_docs_reads_the_string_under_each_field():
+    from discover.cli.options import field_docs
+    from discover.measure import BenchConfig
+
+    docs = field_docs(BenchConfig)
+    assert docs["repeats"] == "K: repetitions over the arrays (native: per array)."
+    assert set(docs) == {"arrays", "repeats", "inner", "seed", "native", "numba"}
+
+
+def test_options_build_the_configs():
+    from discover.cli.train import config_from_args
+
+    config = config_from_args(_parsed("train", "--task", "sort4", "--no-prune", "--simulations",
+                                      "7", "--ppo-clip", "0.1", "--embed-dim", "32",
+                                      "--no-progress"))
+    assert config.task == "sort4" and config.prune is False and config.progress is False
+    assert config.mcts.simulations == 7 and config.ppo.clip == 0.1
+    assert config.network.embed_dim == 32 and config.shrink_budget is True  # a default
+
+
+def test_help_and_version_exit_0(capsys):
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--ppo-clip" in out and "Policy ratio clipping." in out and "--no-prune" in out
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("discover ")
+
+
+def test_verify_does_not_load_the_agent_or_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from discover.cli import main; "
+            "assert main(['verify', 'discover/known/sort3.asm', '--task', 'sort3']) == 0; "
+            "print(sorted(m for m in ('torch', 'discover.agent', 'matplotlib', 'tqdm') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"

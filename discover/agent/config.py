@@ -11,6 +11,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, check_float,
+                                 check_int, check_seed, check_task, check_text)
+
 # Shortest known program lengths (loads and stores counted), used as the default early
 # stopping target. sort2: 8 is optimal (tests/test_agent.py proves no 7-instruction
 # program exists); sort3 17 and sort4 28 are the AlphaDev / CGO'25 figures (ANCHORS.md);
@@ -37,11 +40,13 @@ class NetworkConfig:
     """Width of the trunk joining program and state before the policy and value heads."""
 
     def __post_init__(self):
-        _positive(self, "embed_dim", "heads", "state_hidden", "hidden")
-        if self.layers < 0:
-            raise ValueError(f"layers must be >= 0, got {self.layers}")
+        for name in ("embed_dim", "state_hidden", "hidden"):
+            check_int(self, name, 1, MAX_WIDTH)
+        check_int(self, "heads", 1, MAX_WIDTH)
+        check_int(self, "layers", 0, MAX_LAYERS)
         if self.layers and self.embed_dim % self.heads:
-            raise ValueError(f"heads ({self.heads}) must divide embed_dim ({self.embed_dim})")
+            raise ConfigError(self, "heads", f"({self.heads}) must divide embed_dim "
+                              f"({self.embed_dim})", related=("embed_dim",))
 
 
 @dataclass(frozen=True)
@@ -67,9 +72,14 @@ class MCTSConfig:
     """Return discount (1: the episode return is the program's score)."""
 
     def __post_init__(self):
-        _positive(self, "simulations")
-        if not 0 <= self.greed <= 1 or not 0 <= self.noise_fraction <= 1:
-            raise ValueError("greed and noise_fraction must be in [0, 1]")
+        check_int(self, "simulations", 1, MAX_SIMULATIONS)
+        check_float(self, "pb_c_base", 0, lo_open=True)
+        check_float(self, "pb_c_init", 0)
+        check_float(self, "greed", 0, 1)
+        check_float(self, "dirichlet_alpha", 0, lo_open=True)
+        check_float(self, "noise_fraction", 0, 1)
+        check_int(self, "temperature_moves", 0, MAX_PROGRAM_LENGTH)
+        check_float(self, "discount", 0, 1, lo_open=True)
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,15 @@ class PPOConfig:
     """Entropy bonus weight (entropy over legal actions only)."""
     max_grad_norm: float = 0.5
     """Gradient norm clipping."""
+
+    def __post_init__(self):
+        check_int(self, "envs", 1, MAX_WIDTH)
+        check_int(self, "epochs", 1, 1000)
+        check_int(self, "minibatch", 1)
+        check_float(self, "clip", 0, lo_open=True)
+        check_float(self, "gae_lambda", 0, 1)
+        check_float(self, "entropy", 0)
+        check_float(self, "max_grad_norm", 0, lo_open=True)
 
 
 @dataclass(frozen=True)
@@ -172,15 +191,43 @@ class TrainConfig:
     """PPO settings (agent='ppo' only)."""
 
     def __post_init__(self):
-        _positive(self, "games", "actors", "buffer_size", "batch_size")
-        if self.agent not in ("alphazero", "ppo"):
-            raise ValueError(f"agent must be 'alphazero' or 'ppo', got {self.agent!r}")
-        if self.cost not in ("length", "latency"):
-            raise ValueError(f"cost must be 'length' or 'latency', got {self.cost!r}")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        from discover.kernels import MAX_REGISTERS
+
+        check_task(self, "task")
+        check_int(self, "registers", 1, MAX_REGISTERS, optional=True)
+        check_int(self, "max_length", 1, MAX_PROGRAM_LENGTH, optional=True)
+        check_choice(self, "cost", ("length", "latency"))
+        check_int(self, "observed_inputs", 1, optional=True)
+        check_float(self, "shaping", 0)
+        check_float(self, "bound_shaping", 0)
+        check_choice(self, "agent", ("alphazero", "ppo"))
+        check_seed(self, "seed")
+        check_float(self, "budget_minutes", 0, lo_open=True)
+        check_int(self, "max_iterations", 0, optional=True)
+        if self.target_length is not None and not (
+                isinstance(self.target_length, int) and -1 <= self.target_length <= MAX_PROGRAM_LENGTH):
+            raise ConfigError(self, "target_length", "must be -1 (the known optimum), 0 or None "
+                              f"(never), or a length in 1..{MAX_PROGRAM_LENGTH}, "
+                              f"got {self.target_length!r}")
+        for name in ("games", "buffer_size", "batch_size"):
+            check_int(self, name, 1)
+        check_int(self, "actors", 1, MAX_ACTORS)
+        for name in ("train_steps", "eval_every"):
+            check_int(self, name, 0)
+        check_float(self, "learning_rate", 0, lo_open=True)
+        check_float(self, "weight_decay", 0)
+        check_float(self, "value_weight", 0)
+        check_float(self, "checkpoint_every", 0)
+        check_text(self, "out", optional=True)
+        check_choice(self, "device", ("auto", "cpu", "cuda"))
+        check_int(self, "threads", 1, MAX_THREADS)
         if self.actors > self.games:
-            raise ValueError(f"actors ({self.actors}) cannot exceed games ({self.games})")
+            raise ConfigError(self, "actors", f"({self.actors}) cannot exceed games "
+                              f"({self.games})", related=("games",))
+        for name, kind in (("network", NetworkConfig), ("mcts", MCTSConfig), ("ppo", PPOConfig)):
+            if not isinstance(getattr(self, name), kind):
+                raise ConfigError(self, name, f"must be a {kind.__name__}, "
+                                  f"got {getattr(self, name)!r}")
 
     @property
     def n(self) -> int:
@@ -210,13 +257,15 @@ class TrainConfig:
         return cls(**payload, network=network, mcts=mcts, ppo=ppo)
 
 
-def _positive(config, *names) -> None:
-    for name in names:
-        if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
-
-
 # Fields that may differ between a run and its resumption (budgets, output, device);
 # every other field must match, or the checkpoint is refused as incompatible.
 RESUMABLE_FIELDS = ("budget_minutes", "max_iterations", "resume", "device", "progress",
                     "checkpoint_every", "target_length", "out", "threads")
+
+# Caps of the validation (ConfigError past them): sizes that would exhaust memory or
+# processes long before they could help.
+MAX_WIDTH = 4096  # network widths, heads, PPO envs: a 4096 x 4096 layer is 64 MB of weights
+MAX_LAYERS = 64
+MAX_SIMULATIONS = 1_000_000  # per move: the tree of one move holds about this many nodes
+MAX_ACTORS = 64  # self-play processes
+MAX_THREADS = 1024  # torch intra-op threads per process

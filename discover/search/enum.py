@@ -66,6 +66,8 @@ from discover.kernels import (LOAD, STORE, Program, Task, initial_state, latency
 from discover.kernels import baseline_program
 from discover.kernels import enum as kenum
 from discover.search.base import Monitor, SearchResult
+from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, check_int,
+                                 check_memory_gb)
 
 __all__ = ["EnumConfig", "search_enum"]
 
@@ -83,6 +85,23 @@ class EnumConfig:
     """Give up above this length (None: no cap)."""
     memory_limit_gb: float = 8.0
     """Stop cleanly with the best so far when the search would exceed this memory."""
+
+    def __post_init__(self):
+        check_choice(self, "tie_break", TIE_BREAKS)
+        check_int(self, "max_length", 1, MAX_PROGRAM_LENGTH, optional=True)
+        check_memory_gb(self, "memory_limit_gb")
+
+    def check(self, task: Task) -> None:
+        """ConfigError if ``max_length`` is below the shortest possible program of ``task``.
+
+        Every correct sortN program loads each of the N cells (each value must move for
+        some input) and stores into each, and needs a cmp and a cmov: 2N + 2 instructions.
+        """
+        shortest = 2 * task.n + 2
+        if self.max_length is not None and self.max_length < shortest:
+            raise ConfigError(self, "max_length", f"({self.max_length}) is below the shortest "
+                              f"possible {task.name} program ({shortest} instructions: N loads, "
+                              "N stores, a cmp and a cmov)")
 
 
 TIE_BREAKS = ("length", "latency")

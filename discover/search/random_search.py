@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from discover.kernels import Program, Task, baseline_program, mcmc, verify
+from discover.validation import MAX_PROGRAM_LENGTH, ConfigError, check_int, check_seed
 
 from .base import Monitor, SearchResult
 
@@ -35,8 +36,18 @@ class RandomConfig:
     programs: int | None = None
     """Programs to draw; None: until the time limit or Ctrl-C."""
 
+    def __post_init__(self):
+        check_seed(self, "seed")
+        check_int(self, "min_length", 1, MAX_PROGRAM_LENGTH, optional=True)
+        check_int(self, "max_length", 1, MAX_PROGRAM_LENGTH, optional=True)
+        check_int(self, "programs", 0, optional=True)
+        if self.min_length is not None and self.max_length is not None \
+                and self.min_length > self.max_length:
+            raise ConfigError(self, "min_length", f"({self.min_length}) cannot exceed max_length "
+                              f"({self.max_length})", related=("max_length",))
+
     def lengths(self, task: Task) -> tuple[int, int]:
-        """(min_length, max_length) for a task; ValueError if they make no range."""
+        """(min_length, max_length) for a task; ConfigError if they make no range."""
         if self.max_length is not None:
             hi = self.max_length
         elif task.registers > task.n:
@@ -45,9 +56,9 @@ class RandomConfig:
             hi = 4 * task.n * task.n
         lo = self.min_length if self.min_length is not None else min(2 * task.n, hi)
         if not 1 <= lo <= hi:
-            raise ValueError(f"need 1 <= min_length <= max_length, got {lo} and {hi}")
-        if self.programs is not None and self.programs < 0:
-            raise ValueError(f"programs must be >= 0, got {self.programs}")
+            raise ConfigError(self, "min_length", f"({lo}) cannot exceed max_length ({hi}, "
+                              f"{'given' if self.max_length is not None else 'by default'} "
+                              f"for {task.name})", related=("max_length",))
         return lo, hi
 
 

@@ -17,6 +17,7 @@ program found so far restarts from that program.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,12 +26,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from discover.kernels import Program, Task, baseline_program, latency_estimate, mcmc, verify
+from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, check_float,
+                                 check_int, check_memory_gb, check_seed)
 
-# CostMonitor: imported from here by search/command.py until that import names .base.
-from .base import CostMonitor, Monitor, SearchResult  # noqa: F401
+from .base import Monitor, SearchResult
 
 COSTS = ("length", "latency")
 UNLIMITED = None  # steps=None: run until the monitor stops the search
+MAX_CHAINS = 256  # chains are threads; past a few per core they only share the cores
 
 # Default (alpha, beta) by N, measured (one run each, on a shared 2-core machine): sort3
 # reaches 17 within 300,000 steps a chain for 10 of 10 seeds at (0.5, 4), 6 of 8 at
@@ -81,36 +84,34 @@ class StochasticConfig:
     memory_limit_gb: float = 8.0
     """Refuse to start when the chains' prefix-state caches would need more than this."""
 
+    def __post_init__(self):
+        check_seed(self, "seed")
+        check_choice(self, "cost", COSTS)
+        check_float(self, "alpha", 0, lo_open=True, optional=True)
+        check_float(self, "beta", 0, lo_open=True, optional=True)
+        check_float(self, "beta_ratio", 0, lo_open=True)
+        check_int(self, "max_length", 1, MAX_PROGRAM_LENGTH, optional=True)
+        check_int(self, "chains", 1, MAX_CHAINS)
+        check_int(self, "steps", 0, optional=True)
+        check_int(self, "restart_every", 0)
+        weights = tuple(self.move_weights)
+        if len(weights) != mcmc.N_MOVES or not all(
+                isinstance(w, numbers.Real) and math.isfinite(w) and w >= 0 for w in weights) \
+                or sum(weights) <= 0:
+            raise ConfigError(self, "move_weights", f"needs {mcmc.N_MOVES} finite non-negative "
+                              f"weights ({', '.join(mcmc.MOVE_NAMES)}), not all zero, "
+                              f"got {self.move_weights!r}")
+        check_memory_gb(self, "memory_limit_gb")
+
     def resolved(self, task: Task) -> "StochasticConfig":
-        """This config with alpha and beta filled in for the task; ValueError if bad."""
+        """This config with alpha and beta filled in for the task."""
         alpha, beta = DEFAULT_ALPHA_BETA.get(task.n, DEFAULT_ALPHA_BETA_LARGE)
-        config = replace(self, alpha=alpha if self.alpha is None else self.alpha,
-                         beta=beta if self.beta is None else self.beta)
-        config.validate()
-        return config
+        return replace(self, alpha=alpha if self.alpha is None else self.alpha,
+                       beta=beta if self.beta is None else self.beta)
 
     def validate(self) -> None:
-        """ValueError naming the bad option."""
-        if self.cost not in COSTS:
-            raise ValueError(f"cost must be one of {', '.join(COSTS)}, got {self.cost!r}")
-        if self.alpha is not None and not (self.alpha > 0 and math.isfinite(self.alpha)):
-            raise ValueError(f"alpha must be a positive number, got {self.alpha}")
-        if self.beta is not None and not (self.beta > 0 and math.isfinite(self.beta)):
-            raise ValueError(f"beta must be a positive number, got {self.beta}")
-        if not (self.beta_ratio > 0 and math.isfinite(self.beta_ratio)):
-            raise ValueError(f"beta_ratio must be a positive number, got {self.beta_ratio}")
-        if self.chains < 1:
-            raise ValueError(f"chains must be at least 1, got {self.chains}")
-        if self.steps is not None and self.steps < 0:
-            raise ValueError(f"steps must be >= 0, got {self.steps}")
-        if self.restart_every < 0:
-            raise ValueError(f"restart_every must be >= 0, got {self.restart_every}")
-        if self.max_length is not None and self.max_length < 1:
-            raise ValueError(f"max_length must be at least 1, got {self.max_length}")
-        if len(self.move_weights) != mcmc.N_MOVES or min(self.move_weights) < 0 \
-                or sum(self.move_weights) <= 0:
-            raise ValueError(f"move_weights needs {mcmc.N_MOVES} non-negative weights "
-                             f"({', '.join(mcmc.MOVE_NAMES)}), not all zero")
+        """ConfigError naming the bad field (construction already checks; kept for callers)."""
+        self.__post_init__()
 
 
 def _key(program: Program, task: Task, cost: str, capacity: int) -> float:

@@ -1,0 +1,121 @@
+"""``discover train``: train the discovery agent (or the PPO baseline) on a sorting task.
+
+The options are the fields of ``TrainConfig``, ``NetworkConfig``, ``MCTSConfig`` and
+``PPOConfig`` (``--simulations`` is ``MCTSConfig.simulations``, ``--ppo-clip`` is
+``PPOConfig.clip``), plus ``--resume DIR``. Torch is imported when training starts only.
+
+Exit codes: 0 a correct program found, 1 none found within the budget, 2 bad options or a
+checkpoint that cannot be resumed, 130 stopped by Ctrl-C (the run directory keeps
+everything found, and ``--resume DIR`` continues it).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from discover.cli.common import UsageError, check_output_dir
+from discover.cli.options import Options
+
+HELP = "train the AlphaZero-style agent (or PPO) on a sorting task"
+DESCRIPTION = ("Self-play with tree search and a small network; every correct program found "
+               "is verified and the best saved to DIR/best.asm at once.")
+
+
+def add_arguments(parser) -> None:
+    from discover.agent import MCTSConfig, NetworkConfig, PPOConfig, TrainConfig
+
+    options = Options(parser)
+    # TrainConfig.resume is a flag beside ``out``; the command line names the directory.
+    parser.add_argument("--resume", metavar="DIR", default=None,
+                        help="continue the run in DIR (its settings; budgets are totals "
+                             "for the run)")
+    options.add(TrainConfig, skip=("resume",), metavars={"out": "DIR"})
+    options.add(NetworkConfig)
+    options.add(MCTSConfig)
+    options.add(PPOConfig, prefix="ppo_")
+
+
+def config_from_args(args):
+    """The TrainConfig (and its parts) of the parsed options; ConfigError if out of range."""
+    from discover.agent import MCTSConfig, NetworkConfig, PPOConfig, TrainConfig
+    from discover.agent.config import RESUMABLE_FIELDS
+
+    options = args.options
+    if args.resume is not None:
+        if args.out is not None and args.out != args.resume:
+            raise UsageError("--resume DIR already names the run directory; drop --out")
+        fixed = [option.flag for option in options.given(args)
+                 if any(cls is not TrainConfig or name not in RESUMABLE_FIELDS
+                        for cls, name in option.fields)]
+        if fixed:
+            raise UsageError(f"--resume keeps the run's settings; {fixed[0]} cannot change "
+                             "(only budgets, --device, --threads and --checkpoint-every can)")
+    network = options.build(args, NetworkConfig)
+    mcts = options.build(args, MCTSConfig)
+    ppo = options.build(args, PPOConfig)
+    extra = {"network": network, "mcts": mcts, "ppo": ppo}
+    if args.resume is not None:
+        extra.update(out=args.resume, resume=True)
+    if args.progress is None:
+        extra["progress"] = sys.stderr.isatty()
+    return options.build(args, TrainConfig, **extra)
+
+
+def _resumed(config):
+    """The saved run's config with this invocation's budgets (``--resume DIR``)."""
+    from dataclasses import replace
+
+    from discover.agent import TrainConfig
+    from discover.agent.config import RESUMABLE_FIELDS
+    from discover.runs import read_json
+    from discover.validation import ConfigError
+
+    path = Path(config.run_dir) / "config.json"
+    try:
+        saved = TrainConfig.from_json(read_json(path))
+    except (ConfigError, TypeError) as error:
+        raise UsageError(f"{path}: incompatible config ({error})") from None
+    except ValueError as error:  # missing or corrupt
+        raise UsageError(str(error)) from None
+    return replace(saved, **{k: getattr(config, k) for k in RESUMABLE_FIELDS})
+
+
+def run(args) -> int:
+    config = config_from_args(args)
+    if config.resume:
+        config = _resumed(config)
+    check_output_dir(config.run_dir, "--resume" if config.resume else "--out")
+
+    from discover.agent import CheckpointError, train
+
+    try:
+        result = train(config)
+    except CheckpointError as error:
+        raise UsageError(str(error)) from None
+    except ValueError as error:  # a value only training can check (an unavailable device)
+        raise UsageError(str(error)) from None
+    _print_summary(result)
+    if result.stopped == "interrupted":
+        return 130
+    return 0 if result.program is not None else 1
+
+
+def _print_summary(result) -> None:
+    from discover.kernels import Task, verify
+
+    c = result.config
+    print(f"discover train: {c.task}, {c.agent}, seed {c.seed}: {result.stopped} after "
+          f"{result.iterations} iterations, {result.episodes} episodes, {result.elapsed:.1f} s")
+    if result.program is None:
+        print("no correct program found")
+    else:
+        task = Task.from_name(c.task, c.registers)
+        print(f"best program ({len(result.program)} instructions, found at "
+              f"{result.time_to_best:.1f} s):")
+        print(result.program.text(), end="")
+        print(verify(result.program, task).summary(), end="")
+    files = [name for name in ("best.asm", "best.json", "hall_of_fame.json", "metrics.csv",
+                               "curve.png", "checkpoint.pt")
+             if (Path(result.run_dir) / name).exists()]
+    print(f"run directory: {result.run_dir} ({', '.join(files)})")
