@@ -110,25 +110,47 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_out_dir(path, option: str = "--out") -> Path:
-    """Check that ``path`` can be (or already is) a writable run directory; return it.
+def check_out_dir(path, option: str = "--out", shown=None) -> Path:
+    """Check that ``path`` is, or can be made, a writable directory; return it as a Path.
 
-    Raises RunDirError naming the option: an empty path, an existing file, a path under a
-    file, or a directory that cannot be created or written. Called before any work.
+    Checked before any work by trying it: directories that do not exist yet are made, a
+    file is written and removed, and the directories made are removed again (``os.access``
+    says yes to root even on read-only or virtual file systems). RunDirError names the
+    option: an empty path, an existing file, a path under a file, a place that cannot be
+    written. ``shown``: the path the message names (the file, when checking its folder).
     """
+    shown = path if shown is None else shown
     if str(path) == "":
-        raise RunDirError(f"{option}: empty path")
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise RunDirError(f"{option} {path}: exists and is not a directory")
-    parent = path
-    while not parent.exists():  # the nearest existing ancestor must be a writable directory
-        parent = parent.parent
-    if not parent.is_dir():
-        raise RunDirError(f"{option} {path}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise RunDirError(f"{option} {path}: {parent} is not writable")
-    return path
+        raise RunDirError(f"{option}: the directory name is empty")
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise RunDirError(f"{option} {shown}: "
+                          + ("" if str(shown) == str(path) else f"{path} ")
+                          + "exists and is not a directory")
+    missing = []
+    existing = target
+    while not existing.exists() and not existing.is_symlink():
+        missing.append(existing)
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RunDirError(f"{option} {shown}: {existing} is not a directory")
+    made = []
+    try:
+        for directory in reversed(missing):
+            directory.mkdir()
+            made.append(directory)
+        with tempfile.TemporaryFile(dir=target, prefix=".discover-probe-"):
+            pass
+    except OSError as error:
+        raise RunDirError(f"{option} {shown}: cannot write there "
+                          f"({error.strerror or error})") from None
+    finally:
+        for directory in reversed(made):
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+    return target
 
 
 class RunDir:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,43 +73,14 @@ def read_program(path: str):
 
 
 def check_output_dir(path: str, option: str, shown: str | None = None) -> None:
-    """UsageError unless ``path`` is, or can be made, a writable directory.
+    """UsageError unless ``path`` is, or can be made, a writable directory (tried, not
+    guessed: see ``discover.runs.check_out_dir``)."""
+    from discover.runs import RunDirError, check_out_dir
 
-    Checked before any work by trying it: directories that do not exist yet are made, a
-    file is written and removed, and the directories made are removed again (``os.access``
-    says yes to root even on read-only or virtual file systems). ``shown``: the path the
-    message names (the file, when checking a file's folder).
-    """
-    shown = path if shown is None else shown
-    if not path:
-        raise UsageError(f"{option}: the directory name is empty")
-    target = Path(path)
-    if target.exists() and not target.is_dir():
-        raise UsageError(f"{option} {shown}: "
-                         + ("" if shown == path else f"{path} ") + "exists and is not a directory")
-    missing = []
-    existing = target
-    while not existing.exists() and not existing.is_symlink():
-        missing.append(existing)
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UsageError(f"{option} {shown}: {existing} is not a directory")
-    made = []
     try:
-        for directory in reversed(missing):
-            directory.mkdir()
-            made.append(directory)
-        with tempfile.TemporaryFile(dir=target, prefix=".discover-probe-"):
-            pass
-    except OSError as error:
-        raise UsageError(f"{option} {shown}: cannot write there "
-                         f"({error.strerror or error})") from None
-    finally:
-        for directory in reversed(made):
-            try:
-                directory.rmdir()
-            except OSError:
-                pass
+        check_out_dir(path, option, shown)
+    except RunDirError as error:
+        raise UsageError(str(error)) from None
 
 
 def check_output_file(path: str, option: str, suffixes=None) -> None:

@@ -1,10 +1,15 @@
 """``discover search``: run a search method, keep the best program in a run directory.
 
-The run directory holds ``best.asm`` (rewritten atomically the moment a new best program
-is found, so a killed run still leaves its best), ``result.json`` (written at the end) and,
-for ``--method enum --all``, ``optimal.txt`` (every optimal program). ``--resume DIR``
-continues a run: its best program becomes the bar to beat, and the stochastic search
-warm-starts from it.
+The run directory holds ``best.asm`` and ``result.json``, both rewritten atomically the
+moment a new best program is found (``result.json`` then says ``"stopped": "running"``
+and holds the program's text and the method's settings: the manifest a resume reads, so
+a run killed even by SIGKILL loses nothing it found), and, for ``--method enum --all``,
+``optimal.txt`` (every optimal program). A run directory is locked while a search uses
+it: a second search into it is refused at once, and so is a fresh search into a
+directory that already holds a run. ``--resume DIR`` continues a run with its saved
+method and settings (options given on the command line override them): its best program
+becomes the bar to beat, the stochastic search warm-starts from it, and a missing,
+corrupt or incorrect ``best.asm`` is restored from the manifest.
 
 The options are ``SearchRun``'s fields and those of the three method configs
 (``EnumConfig``, ``StochasticConfig``, ``RandomConfig``); an option only some methods
@@ -14,8 +19,9 @@ have is refused for the others. Exit codes: 0 a correct program found, 1 none fo
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -36,6 +42,7 @@ DESCRIPTION = ("Search for a short correct program; writes DIR/best.asm and DIR/
 METHODS = ("enum", "stochastic", "random")
 DEFAULT_TIME_LIMIT = {"enum": None, "stochastic": 10.0, "random": 10.0}  # seconds
 UNITS = {"enum": "nodes", "stochastic": "proposals", "random": "programs"}
+RUN_FILES = ("best.asm", "result.json", "optimal.txt")  # a directory with one holds a run
 
 
 @dataclass(frozen=True)
@@ -104,54 +111,120 @@ def _check_methods(args, run: SearchRun, configs) -> None:
         raise UsageError(f"{shown} applies to --method {' or '.join(methods)} only")
 
 
-def _config(args, run: SearchRun, configs, start):
-    """The method's frozen config from the command line (its defaults where not given)."""
+def _config(args, run: SearchRun, configs, start, saved=None):
+    """The method's frozen config: ``saved`` settings (a resumed run's), then the command
+    line's, its defaults where neither gives a value."""
     cls = configs[run.method]
-    if run.method == "enum":
-        return args.options.build(args, cls)
-    if run.method == "random":
-        return args.options.build(args, cls, seed=run.seed)
-    config = args.options.build(args, cls, seed=run.seed, start=start)
-    if start is not None and config.cold_start:  # a resumed run starts from its best
-        from dataclasses import replace
-
-        config = replace(config, cold_start=False)
+    fixed = {} if run.method == "enum" else {"seed": run.seed}
+    if run.method == "stochastic":
+        fixed["start"] = start
+    config = cls(**{**(saved or {}), **args.options.values(args, cls), **fixed})
+    if start is not None and getattr(config, "cold_start", False):
+        config = replace(config, cold_start=False)  # a resumed run starts from its best
     return config
 
 
 def _resume(directory: str, task):
-    """(best program or None, previous result.json) of a run directory; UsageError if bad."""
-    from discover.cli.common import read_program
-    from discover.kernels import ProgramError, verify
-    from discover.runs import read_json
+    """(best program or None, manifest dict or None) of a run directory; UsageError if bad.
+
+    The manifest (``result.json``) holds the truth; ``best.asm`` is derived from it and may
+    be one improvement ahead (a kill between the two writes). The better of the two
+    correct programs is the bar to beat; a missing ``best.asm`` is rewritten from the
+    manifest, a damaged one (unreadable, ill-formed, incorrect: never left by a kill, since
+    every write is atomic) is refused. A directory with neither file (a run killed before
+    its first write) starts afresh.
+    """
+    from discover.kernels import Program, ProgramError, verify
+    from discover.runs import read_json, require, write_atomic
 
     path = Path(directory)
     if not path.is_dir():
         raise UsageError(f"--resume: {directory} is not a directory")
-    try:
-        previous = read_json(path / "result.json")
-    except ValueError as error:
-        raise UsageError(f"--resume: {error}") from None
-    if previous.get("task") != task.name or previous.get("registers", task.registers) \
-            != task.registers:
-        raise UsageError(f"--resume: {path / 'result.json'} is a run of "
-                         f"{previous.get('task')!r} with {previous.get('registers')} registers,"
-                         f" not {task.name} with {task.registers}")
-    if not isinstance(previous.get("explored", 0), int):
-        raise UsageError(f"--resume: {path / 'result.json'}: 'explored' is not an integer")
-    best = path / "best.asm"
-    if not best.exists():
-        if previous.get("length") is not None:
-            raise UsageError(f"--resume: {best} is missing but result.json records a program")
+    manifest, best_file = path / "result.json", path / "best.asm"
+    if not manifest.exists() and not best_file.exists():
+        return None, None
+    previous, recorded = {}, None
+    if manifest.exists():
+        try:
+            previous = read_json(manifest)
+            require(previous, "task", str, manifest)
+            require(previous, "registers", int, manifest, minimum=1)
+            require(previous, "explored", int, manifest, minimum=0)
+            require(previous, "seed", int, manifest, minimum=0)
+            require(previous, "method", str, manifest)
+            require(previous, "length", int, manifest, minimum=1, optional=True)
+            require(previous, "search_time", float, manifest, minimum=0, optional=True)
+            require(previous, "config", dict, manifest, optional=True)
+            text = require(previous, "program", str, manifest, optional=True)
+        except ValueError as error:
+            raise UsageError(f"--resume: {error}") from None
+        if previous["task"] != task.name or previous["registers"] != task.registers:
+            raise UsageError(f"--resume: {manifest} is a run of {previous['task']!r} with "
+                             f"{previous['registers']} registers, not {task.name} with "
+                             f"{task.registers}")
+        if text is not None:
+            try:
+                recorded = Program.parse(text)
+                if not verify(recorded, task).correct:
+                    raise ProgramError(1, "program", "not a correct program")
+            except ProgramError as error:
+                raise UsageError(f"--resume: {manifest}: field 'program': {error}") from None
+        elif previous.get("length") is not None:
+            raise UsageError(f"--resume: {manifest} records a {previous['length']}-instruction "
+                             "program but not its text")
+    # A damaged best.asm (never left by a kill: every write is atomic) is refused.
+    on_disk = _correct_file(best_file, task, f" (delete it to restore it from {manifest.name})"
+                            if recorded else "")
+    candidates = [p for p in (on_disk, recorded) if p is not None]
+    if not candidates:
         return None, previous
-    program = read_program(str(best))
+    best = min(candidates, key=len)
+    if on_disk is None or len(on_disk) > len(best):
+        write_atomic(best_file, best.text())
+        print(f"restored {best_file} from {manifest}", file=sys.stderr)
+    return best, previous
+
+
+def _correct_file(path: Path, task, hint: str = ""):
+    """The program in ``path`` (None if there is none); UsageError unless it is correct."""
+    from discover.cli.common import read_program
+    from discover.kernels import ProgramError, verify
+
+    if not path.exists():
+        return None
     try:
+        program = read_program(str(path))
         correct = verify(program, task).correct
-    except ProgramError as error:
-        raise UsageError(f"--resume: {best}: {error}") from None
+    except (UsageError, ProgramError) as error:
+        raise UsageError(f"--resume: {error}{hint}") from None
     if not correct:
-        raise UsageError(f"--resume: {best} is not a correct {task.name} program")
-    return program, previous
+        raise UsageError(f"--resume: {path} is not a correct {task.name} program{hint}")
+    return program
+
+
+def _saved_settings(args, run: SearchRun, previous: dict):
+    """The run's saved method and seed where the command line does not give them."""
+    given = args.options.values(args, SearchRun)
+    if "method" not in given and previous.get("method") in METHODS:
+        run = replace(run, method=previous["method"])
+    if "seed" not in given and "seed" in previous:
+        run = replace(run, seed=previous["seed"])
+    return run
+
+
+def _saved_config(run: SearchRun, configs, previous) -> dict:
+    """The scalar settings a resumed run was started with (``result.json``'s ``config``)."""
+    saved = (previous or {}).get("config") or {}
+    cls = configs[run.method]
+    kept = {f.name: saved[f.name] for f in dataclasses.fields(cls)
+            if f.name in saved and f.name not in ("seed", "start")
+            and isinstance(saved[f.name], (int, float, str, bool, type(None)))}
+    try:
+        cls(**kept)  # checked on their own, so that an error names the file, not an option
+    except ConfigError as error:
+        raise UsageError(f"--resume: {Path(run.resume) / 'result.json'}: field 'config': "
+                         f"{error}") from None
+    return kept
 
 
 def _best_text(program, task, method, seed, elapsed) -> str:
@@ -167,24 +240,42 @@ def _best_text(program, task, method, seed, elapsed) -> str:
 
 
 def run(args) -> int:
-    options = args.options
-    run = options.build(args, SearchRun)
+    run = args.options.build(args, SearchRun)
     configs = _method_configs()
-    _check_methods(args, run, configs)
-    config = _config(args, run, configs, None)  # every value checked before any work
     task = run.make()
+    start, previous = None, None
+    if run.resume is not None:
+        start, previous = _resume(run.resume, task)
+        run = _saved_settings(args, run, previous or {})
+    _check_methods(args, run, configs)
+    config = _config(args, run, configs, start, _saved_config(run, configs, previous))
     if run.method == "enum":
         config.check(task)
     elif run.method == "random":
         config.lengths(task)
-    start, previous = (None, None)
-    if run.resume is not None:
-        start, previous = _resume(run.resume, task)
-        if run.method == "stochastic":
-            config = _config(args, run, configs, start)
     out = run.run_dir
-    check_output_dir(str(out), "--out" if run.out else "--resume" if run.resume else "--out")
+    option = "--out" if run.out or run.resume is None else "--resume"
+    check_output_dir(str(out), option)
 
+    from discover.runs import RunDir, RunDirError
+
+    try:
+        with RunDir(out, option) as directory:
+            if run.resume is None or Path(run.resume).resolve() != out.resolve():
+                directory.fresh(RUN_FILES)  # never overwrite another run's best
+            return _search(run, task, config, start, previous, out)
+    except RunDirError as error:
+        raise UsageError(str(error)) from None
+
+
+def _settings(config) -> dict:
+    """The config's scalar fields (what ``result.json`` keeps for a resume)."""
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+            if isinstance(getattr(config, f.name), (int, float, str, bool, type(None)))}
+
+
+def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
+    """Run the search in the locked directory ``out``; the command's exit code."""
     from discover.kernels import verify
     from discover.runs import write_atomic, write_json
     from discover.search import CostMonitor, search
@@ -192,14 +283,30 @@ def run(args) -> int:
     time_limit = run.time_limit if run.time_limit is not None \
         else DEFAULT_TIME_LIMIT[run.method]
     bar = _progress_bar(run.method)
+    seen = [0]  # units explored at the last progress report, for the manifest
+
+    def manifest(result) -> dict:
+        payload = result.to_json()
+        payload["config"] = _settings(config)
+        if previous:
+            payload["explored"] += int(previous.get("explored") or 0)
+            payload["notes"]["resumed_from"] = {
+                "directory": str(run.resume), "length": previous.get("length"),
+                "explored": previous.get("explored"),
+                "search_time": previous.get("search_time")}
+        return payload
 
     def on_best(program):
         write_atomic(out / "best.asm", _best_text(program, task, run.method, run.seed,
                                                   monitor.elapsed))
+        partial = monitor.result(task, run.method, run.seed, seen[0], 0.0, {})
+        partial.stopped = "running"
+        write_json(out / "result.json", manifest(partial))
         bar.write(f"new best: {len(program)} instructions after {monitor.elapsed:.2f} s",
                   file=sys.stderr)
 
     def on_progress(explored, best, elapsed, **stats):
+        seen[0] = explored
         bar.update(explored - bar.n)
         bar.set_postfix(best=best, refresh=False)
 
@@ -208,11 +315,10 @@ def run(args) -> int:
         objective = "length_latency" if run.method == "enum" else "latency"
     monitor = CostMonitor(time_limit=time_limit, on_best=on_best, on_progress=on_progress,
                           objective=objective)
-    out.mkdir(parents=True, exist_ok=True)
     if start is not None:
         monitor.best = start  # the bar to beat
         if not (out / "best.asm").exists():  # --out elsewhere: the run starts with it
-            write_atomic(out / "best.asm", (Path(run.resume) / "best.asm").read_text())
+            write_atomic(out / "best.asm", start.text())
     try:
         # Ctrl-C from here on (JIT compilation included) asks the search to stop and keep
         # its best; the methods catch it again around their loops.
@@ -231,14 +337,11 @@ def run(args) -> int:
         if result.program is None or len(monitor.best) < len(result.program):
             result.optimal = False
         result.program = monitor.best
-    if previous is not None:
-        result.explored += int(previous.get("explored") or 0)
-        result.notes["resumed_from"] = {
-            "directory": str(run.resume), "length": previous.get("length"),
-            "explored": previous.get("explored"), "search_time": previous.get("search_time")}
     if result.programs:  # enum --all: every optimal program
         write_atomic(out / "optimal.txt", programs_text(result.programs))
-    write_json(out / "result.json", result.to_json())
+    payload = manifest(result)
+    write_json(out / "result.json", payload)
+    result.explored = payload["explored"]
 
     interrupted = result.stopped == "interrupted"
     if result.program is None:

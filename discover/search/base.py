@@ -43,7 +43,8 @@ class SearchResult:
     compile_time: float = 0.0
     """JIT compilation (or cache loading) before the search clock started."""
     stopped: str = "completed"
-    """completed | time limit | interrupted | memory limit."""
+    """completed | time limit | interrupted | memory limit; "running" in the manifest that
+    a run rewrites with each new best (what a resume after a kill reads)."""
     notes: dict = field(default_factory=dict)
     """Method-specific figures (e.g. lower bound reached, acceptance rate)."""
 
@@ -55,6 +56,7 @@ class SearchResult:
             "method": self.method,
             "seed": self.seed,
             "correct": bool(verification and verification.correct),
+            "program": self.program.text() if self.program is not None else None,
             "length": verification.length if verification else None,
             "register_only_length": verification.register_only_length if verification else None,
             "latency_estimate": verification.latency if verification else None,
