@@ -323,3 +323,20 @@ def test_monotonic_clock_has_no_cycles():
                    SamplingConfig(rounds=5, inner=4, arrays=20, clock="monotonic"))
     assert m.clock == "monotonic" and m.cycles is None and m.ticks_per_ns == 1.0
     assert m.summary_cycles is None
+
+
+@needs_native
+def test_bench_table_shows_the_paired_ratio_to_the_network():
+    from discover.measure import BenchConfig, bench_rows, format_table
+
+    task = Task(3)
+    config = BenchConfig(arrays=30, repeats=1, inner=8, numba=False)
+    rows = bench_rows([], task, config)
+    latency = [r for r in rows if r.how.startswith("native asm, latency")]
+    assert {r.routine for r in latency} == {"network", "known/sort3.asm"}
+    for r in latency:
+        assert r.vs_network_lo <= r.vs_network <= r.vs_network_hi and r.samples == 21
+        assert r.significant == (r.vs_network_lo > 1 or r.vs_network_hi < 1)
+    assert all(r.vs_network is None for r in rows if r not in latency)
+    table = format_table(rows, task, config)
+    assert "vs network [95% CI]" in table and "same rounds" in table
