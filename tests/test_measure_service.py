@@ -340,3 +340,14 @@ def test_bench_table_shows_the_paired_ratio_to_the_network():
     assert all(r.vs_network is None for r in rows if r not in latency)
     table = format_table(rows, task, config)
     assert "vs network [95% CI]" in table and "same rounds" in table
+
+
+@needs_native
+def test_an_ill_formed_program_names_its_place_in_the_batch():
+    from discover.export import ExportError
+    from discover.kernels import Program
+
+    task = Task(3)
+    bad = Program.from_instructions(["mov r0, m0", "cmovl r1, r0", "mov m0, r1"])
+    with pytest.raises(ExportError, match="program 1 of the batch"):
+        measure([baseline_program(task), bad], task, QUICK)

@@ -19,8 +19,10 @@ What the two modes measure (``SamplingConfig.mode``):
   sort cannot start before the previous one has written *all* its outputs, sorts never
   overlap, and the time per sort is the routine's critical path from its loads to its
   last store (plus the harness's fixed chain, which the null routine also pays and
-  which is subtracted). This is the figure AlphaDev ranks by: a small sort inside a
-  larger algorithm usually sits on that algorithm's critical path.
+  which is subtracted; what is not subtracted is one store-to-load forwarding, since
+  the sort reads inputs just stored, as a sort on memory does in real use). This is the
+  figure AlphaDev ranks by: a small sort inside a larger algorithm usually sits on that
+  algorithm's critical path.
 - **throughput**: each sort gets a fresh random array and nothing depends on its output,
   so the out-of-order core overlaps consecutive sorts; the time per sort is how many
   sorts per second the core sustains (limited by instruction count and ports rather

@@ -21,7 +21,7 @@ from functools import cache
 import numpy as np
 
 import discover.native as _native
-from discover.export import C_TYPES, cache_dir, to_c_source
+from discover.export import C_TYPES, ExportError, cache_dir, to_c_source
 from discover.kernels import Program, Task
 from discover.runs import write_atomic
 
@@ -203,7 +203,10 @@ def batch_source(programs: list[Program], task: Task, ctype: str = "int64",
     parts = [f"#define T {C_TYPES[ctype][0]}", f"#define N {task.n}", _HEAD]
     table = ["discover_null"]
     for k, program in enumerate(programs):
-        exported = to_c_source(program, task, force=force, ctype=ctype)
+        try:
+            exported = to_c_source(program, task, force=force, ctype=ctype)
+        except ExportError as error:
+            raise ExportError(f"program {k} of the batch: {error}") from None
         parts += [f"/* ---- program {k} ---- */",
                   f"#define {name} discover_c{k}", f"#define {name}_asm discover_c{k}_asm",
                   f"#define {name}_portable discover_c{k}_portable", exported,
