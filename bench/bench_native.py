@@ -15,9 +15,9 @@ from __future__ import annotations
 import random
 
 import pytest
+from discover.kernels import CMOVS, CMP, Program, Task
 
 from discover.baselines import baseline_program
-from discover.kernels import CMOVS, CMP, Program, Task
 from discover.native import SamplingConfig, counters, measure, native_unavailable
 
 CANDIDATES = 1000

@@ -344,8 +344,9 @@ def test_bench_table_shows_the_paired_ratio_to_the_network():
 
 @needs_native
 def test_an_ill_formed_program_names_its_place_in_the_batch():
-    from discover.export import ExportError
     from discover.kernels import Program
+
+    from discover.export import ExportError
 
     task = Task(3)
     bad = Program.from_instructions(["mov r0, m0", "cmovl r1, r0", "mov m0, r1"])
