@@ -27,6 +27,8 @@ What the two modes measure (``SamplingConfig.mode``):
   so the out-of-order core overlaps consecutive sorts; the time per sort is how many
   sorts per second the core sustains (limited by instruction count and ports rather
   than by dependency chains), the figure for sorting many independent small arrays.
+  Since work overlaps here, subtracting the null routine's time is an approximation:
+  compare programs by their ratio rather than read the ns as a cost of their own.
 """
 
 from __future__ import annotations
