@@ -2,10 +2,13 @@
 
 Rows, all in ns per sort of one N-item array (median and 5th percentile of the samples):
 - each program natively: its exact instructions as inline assembly, timed by a C harness
-  (discover.native) in latency mode (each sort waits for the previous one: the figure
-  that ranks candidates) and over the rows of an array in one C loop (throughput, the
-  figure to hold against batched NumPy and Numba), for the given programs, the
-  sorting-network program and the shortest known program (discover/known/sortN.asm);
+  (discover.native) in latency mode (each sort waits for every output of the previous
+  one: the figure that ranks candidates; all programs in one library, in the same
+  rounds, so each gets its time over the network program's from same-round pairs, with
+  a confidence interval and whether it excludes 1) and over the rows of an array in one
+  C loop (throughput, the figure to hold against batched NumPy and Numba), for the given
+  programs, the sorting-network program and the shortest known program
+  (discover/known/sortN.asm);
 - Python's ``sorted()`` and ``list.sort`` on small lists, ``numpy.sort`` on one small
   array and row-wise on an (M, N) array, the exported Python function, and the exported
   Numba function (called per array from Python, and batched over the rows of an array).
@@ -75,6 +78,14 @@ class BenchRow:
     samples: int
     length: int | None = None
     """Instruction count, for program rows."""
+    vs_network: float | None = None
+    """Native latency rows: median of the per-round ratios to the network program's time."""
+    vs_network_lo: float | None = None
+    """Lower end of that ratio's 95% interval."""
+    vs_network_hi: float | None = None
+    """Upper end of that ratio's 95% interval."""
+    significant: bool | None = None
+    """Whether the interval excludes 1.0."""
 
 
 def known_program(task: Task) -> Program | None:
@@ -160,9 +171,13 @@ def bench_rows(programs, task: Task, config: BenchConfig = BenchConfig(), notes=
     arrays = random_arrays(task, config.arrays, config.seed)  # int64[M, N]
     rows: list[BenchRow] = []
 
-    def add(routine, how, samples, length=None):
+    def add(routine, how, samples, length=None, vs_network=None):
         median, p5, count = _stats(samples)
         rows.append(BenchRow(routine, how, median, p5, count, length))
+        if vs_network is not None:
+            rows[-1].vs_network, rows[-1].vs_network_lo = vs_network.ratio, vs_network.lo
+            rows[-1].vs_network_hi = vs_network.hi
+            rows[-1].significant = vs_network.significant
         tick()
 
     try:
@@ -175,7 +190,8 @@ def bench_rows(programs, task: Task, config: BenchConfig = BenchConfig(), notes=
 
 def _measure(candidates, task: Task, config: BenchConfig, arrays: np.ndarray, add, notes):
     from discover.export import to_function, to_numba_functions
-    from discover.native import NativeError, NativeRoutine, TimingConfig, native_unavailable
+    from discover.native import (NativeError, NativeRoutine, SamplingConfig, TimingConfig,
+                                 measure_together, native_unavailable, ratio)
 
     lists = arrays.tolist()
     # Native: the exact instructions, timed in C.
@@ -183,13 +199,26 @@ def _measure(candidates, task: Task, config: BenchConfig, arrays: np.ndarray, ad
     if reason is None:
         timing = TimingConfig(arrays=config.arrays, repeats=config.repeats,
                               inner=config.inner, seed=config.seed)
+        # Latency: every program in one library and the same rounds, so that each one's
+        # ratio to the network rests on same-round pairs.
+        sampling = SamplingConfig(rounds=max(20 * config.repeats, 21), inner=config.inner,
+                                  arrays=config.arrays, seed=config.seed)
+        try:
+            latency = measure_together([p for _, p in candidates], task, sampling)
+        except NativeError as error:
+            notes.append(f"native latency skipped: {error}")
+            latency = []
+        network = _network_index(candidates, task)
+        for k, m in enumerate(latency):
+            label, program = candidates[k]
+            vs = ratio(m, latency[network]) if network is not None else None
+            add(label, "native asm, latency (C harness)", m.ns, len(program), vs)
         for label, program in candidates:
             try:
                 routine = NativeRoutine(program, task, force=True)
             except NativeError as error:
                 notes.append(f"native timing of {label} skipped: {error}")
                 continue
-            add(label, "native asm, latency (C harness)", routine.bench(timing), len(program))
             add(label, "native asm, batched rows (C loop)",
                 routine.bench_rows(timing, passes=max(config.repeats * 10, 20)), len(program))
     else:
@@ -231,6 +260,16 @@ def _measure(candidates, task: Task, config: BenchConfig, arrays: np.ndarray, ad
         notes.append("numba rows skipped")
 
 
+def _network_index(candidates, task: Task) -> int | None:
+    """Where the network program is among the candidates (None if it does not fit)."""
+    if task.registers < task.n + 1:
+        return None
+    from discover.baselines import baseline_program
+
+    network = baseline_program(task)
+    return next((k for k, (_, p) in enumerate(candidates) if p == network), None)
+
+
 def _time_batched(call, arrays: np.ndarray, repeats: int) -> list[float]:
     """ns per row of ``call(copy_of_arrays)``: one sample per pass over all M rows."""
     samples = []
@@ -270,16 +309,26 @@ def format_table(rows: list[BenchRow], task: Task, config: BenchConfig) -> str:
     width = max([len(r.routine) for r in rows] + [7])
     how_width = max([len(r.how) for r in rows] + [3])
     lines = [head, f"{'routine':<{width}}  {'len':>3}  {'how':<{how_width}}  "
-                   f"{'median':>8}  {'p5':>8}"]
+                   f"{'median':>8}  {'p5':>8}  vs network [95% CI]"]
     for r in rows:
         length = "" if r.length is None else str(r.length)
-        lines.append(f"{r.routine:<{width}}  {length:>3}  {r.how:<{how_width}}  "
-                     f"{r.median_ns:>8.1f}  {r.p5_ns:>8.1f}")
+        lines.append((f"{r.routine:<{width}}  {length:>3}  {r.how:<{how_width}}  "
+                      f"{r.median_ns:>8.1f}  {r.p5_ns:>8.1f}  {_ratio_text(r)}").rstrip())
+    if any(r.vs_network is not None for r in rows):
+        lines.append("vs network: median of per-round time ratios to the network program "
+                     "(native latency, same rounds); * = the interval excludes 1")
     speedup = batched_speedup(rows)
     if speedup is not None:
         lines.append(f"exported Numba, batched rows: {speedup:.1f}x faster than numpy.sort "
                      "on the same rows (best program, medians)")
     return "\n".join(lines) + "\n"
+
+
+def _ratio_text(row: BenchRow) -> str:
+    if row.vs_network is None:
+        return ""
+    return (f"{row.vs_network:.3f} [{row.vs_network_lo:.3f}, {row.vs_network_hi:.3f}]"
+            + (" *" if row.significant else ""))
 
 
 def batched_speedup(rows: list[BenchRow]) -> float | None:
