@@ -181,7 +181,7 @@ def test_pinned_restores_the_affinity():
 def test_measure_without_native_says_why(monkeypatch):
     from discover import native
 
-    monkeypatch.setattr(native.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(native.toolchain.platform, "machine", lambda: "aarch64")
     with pytest.raises(NativeError, match="x86-64"):
         measure([baseline_program(Task(3))], Task(3), QUICK)
     with pytest.raises(NativeError, match="x86-64"):

@@ -89,10 +89,10 @@ def test_sort_rows_rejects_wrong_shapes():
 def test_unavailable_is_reported(monkeypatch):
     import discover.native as native
 
-    monkeypatch.setattr(native.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(native.toolchain.platform, "machine", lambda: "aarch64")
     assert "x86-64" in native.native_unavailable()
-    monkeypatch.setattr(native.platform, "machine", lambda: "x86_64")
-    monkeypatch.setattr(native, "compiler", lambda: None)
+    monkeypatch.setattr(native.toolchain.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(native.toolchain, "compiler", lambda: None)
     assert "C compiler" in native.native_unavailable()
     with pytest.raises(native.NativeError):
         NativeRoutine(baseline_program(Task(3)), Task(3))
@@ -102,7 +102,7 @@ def test_bench_command_skips_native_cleanly(monkeypatch, capsys):
     import discover.native as native
     from discover.cli import main
 
-    monkeypatch.setattr(native.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(native.toolchain.platform, "machine", lambda: "aarch64")
     assert main(["bench", "--task", "sort3", "--arrays", "20", "--repeats", "1",
                  "--no-numba"]) == 0
     captured = capsys.readouterr()

@@ -9,7 +9,7 @@ own function, plus the null routine whose time is the harness's overhead.
 Modules: ``build`` (the C source of a batch, compiling, loading), ``sampling`` (rounds
 in a seeded random order, the clock, pinning; the ``measure`` service and its results),
 ``stats`` (pure NumPy statistics: medians, intervals, paired ratios), ``cache`` (the
-measurement cache on disk) and ``routine`` (one program: ``NativeRoutine``, the figures
+measurement cache on disk), ``toolchain`` (the C compiler, and why native code cannot run) and ``routine`` (one program: ``NativeRoutine``, the figures
 of ``discover bench``).
 
 What the two modes measure (``SamplingConfig.mode``):
@@ -33,39 +33,8 @@ What the two modes measure (``SamplingConfig.mode``):
 
 from __future__ import annotations
 
-import os
-import platform
-import shutil
-from functools import cache
 
-
-class NativeError(RuntimeError):
-    """The native routine cannot be built or run here (no compiler, not x86-64, ...)."""
-
-
-@cache
-def compiler() -> str | None:
-    """The C compiler: $CC if set, else the first of cc, gcc, clang on PATH (None if none)."""
-    candidates = [os.environ["CC"]] if os.environ.get("CC") else ["cc", "gcc", "clang"]
-    for name in candidates:
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
-def native_unavailable() -> str | None:
-    """Why native timing cannot run here, in one line; None when it can."""
-    machine = platform.machine().lower()
-    if machine not in ("x86_64", "amd64"):
-        return f"native timing needs x86-64 (this machine is {platform.machine() or 'unknown'})"
-    if compiler() is None:
-        return "native timing needs a C compiler (none of $CC, cc, gcc, clang found)"
-    return None
-
-
-# Submodules look compiler() and native_unavailable() up here at call time, so that a
-# test patching discover.native.compiler is seen everywhere.
+from discover.native.toolchain import NativeError, compiler, native_unavailable
 from discover.native.build import Batch, counters
 from discover.native.routine import (
     NativeRoutine,

@@ -20,7 +20,7 @@ from functools import cache
 
 import numpy as np
 
-import discover.native as _native
+from discover.native import toolchain as _native
 from discover.export import C_TYPES, ExportError, cache_dir, to_c_source
 from discover.kernels import Program, Task
 from discover.runs import write_atomic

@@ -16,7 +16,7 @@ import platform
 from functools import cache
 from pathlib import Path
 
-import discover.native as _native
+from discover.native import toolchain as _native
 from discover.export import cache_dir
 from discover.native.build import CFLAGS, HARNESS_VERSION, compiler_version
 from discover.runs import write_atomic

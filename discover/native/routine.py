@@ -18,7 +18,7 @@ import numpy as np
 from discover.export import C_TYPES
 from discover.kernels import Program, Task
 from discover.native.build import CLOCK_MONOTONIC, CLOCK_TSC, NULL, Batch
-from discover.native.sampling import _ticks_per_ns, pinned, resolve_clock
+from discover.native.sampling import _ticks_per_ns, pinned, random_arrays, resolve_clock
 
 __all__ = ["NativeRoutine", "TimingConfig", "native_latency", "random_arrays", "summarize"]
 
@@ -42,13 +42,6 @@ class TimingConfig:
     """Latency mode: each sort waits for the previous one's output; False: throughput."""
     seed: int = 0
     """Seed of the random arrays (and of the order of the null and the routine)."""
-
-
-def random_arrays(task: Task, arrays: int, seed: int = 0, dtype=np.int64) -> np.ndarray:
-    """``int64[M, N]`` random values (mostly distinct, some ties), the same for a seed."""
-    rng = np.random.default_rng(seed)
-    # A small range, so that ties occur too (in about 1% of sort5 arrays).
-    return rng.integers(-500, 500, size=(arrays, task.n)).astype(dtype)
 
 
 class NativeRoutine:

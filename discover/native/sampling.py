@@ -32,7 +32,7 @@ from functools import cache
 
 import numpy as np
 
-import discover.native as _native
+from discover.native import toolchain as _native
 from discover.export import C_TYPES
 from discover.kernels import Program, Task
 from discover.native.build import _COUNTERS, CLOCK_MONOTONIC, CLOCK_TSC, NULL, Batch
@@ -51,6 +51,13 @@ __all__ = ["MODES", "Measurement", "SamplingConfig", "measure", "measure_togethe
 
 MODES = ("latency", "throughput")
 CLOCKS = ("auto", "tsc", "monotonic")
+
+
+def random_arrays(task: Task, arrays: int, seed: int = 0, dtype=np.int64) -> np.ndarray:
+    """``int64[M, N]`` random values (mostly distinct, some ties), the same for a seed."""
+    rng = np.random.default_rng(seed)
+    # A small range, so that ties occur too (in about 1% of sort5 arrays).
+    return rng.integers(-500, 500, size=(arrays, task.n)).astype(dtype)
 
 
 @dataclass(frozen=True)
@@ -253,7 +260,6 @@ def _ticks_per_ns(batch: Batch, clock: str) -> float:
 def _time_batch(programs: list[Program], task: Task, config: SamplingConfig
                 ) -> list[Measurement]:
     """Time programs in one library, in the same rounds (see the module doc)."""
-    from discover.native.routine import random_arrays
 
     batch = Batch(programs, task, ctype=config.ctype, force=True)
     clock = resolve_clock(config.clock)
