@@ -296,12 +296,15 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
                 "search_time": previous.get("search_time")}
         return payload
 
-    def on_best(program):
-        write_atomic(out / "best.asm", _best_text(program, task, run.method, run.seed,
-                                                  monitor.elapsed))
+    def save_running():
         partial = monitor.result(task, run.method, run.seed, seen[0], 0.0, {})
         partial.stopped = "running"
         write_json(out / "result.json", manifest(partial))
+
+    def on_best(program):
+        write_atomic(out / "best.asm", _best_text(program, task, run.method, run.seed,
+                                                  monitor.elapsed))
+        save_running()
         bar.write(f"new best: {len(program)} instructions after {monitor.elapsed:.2f} s",
                   file=sys.stderr)
 
@@ -319,6 +322,7 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
         monitor.best = start  # the bar to beat
         if not (out / "best.asm").exists():  # --out elsewhere: the run starts with it
             write_atomic(out / "best.asm", start.text())
+    save_running()  # the settings are on disk before any work: a kill loses none of them
     try:
         # Ctrl-C from here on (JIT compilation included) asks the search to stop and keep
         # its best; the methods catch it again around their loops.

@@ -1,0 +1,100 @@
+"""Runs killed with SIGKILL at random moments resume with their best program intact.
+
+Each case starts a real ``discover search`` process, kills it (kill -9) at a moment drawn
+from a seeded generator, checks what the run directory holds, resumes it and checks again:
+``best.asm`` is a correct program, ``result.json`` describes that same program, and the
+best length never goes up across the kill. Also: a second run into a directory that a
+running search holds is refused at once with exit code 2.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from discover.kernels import Program, Task, verify
+
+SORT5 = Task.from_name("sort5")
+KILLS = 8
+CLI = [sys.executable, "-m", "discover.cli"]
+
+
+def _start(*args):
+    return subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _best_length(out):
+    """Length of the correct program in best.asm (None if none), and result.json's view."""
+    best = out / "best.asm"
+    program = Program.read(best) if best.exists() else None
+    if program is not None:
+        assert verify(program, SORT5).correct
+    manifest = json.loads((out / "result.json").read_text()) \
+        if (out / "result.json").exists() else None
+    return program, manifest
+
+
+def _consistent(program, manifest):
+    if manifest is None or manifest["program"] is None:
+        return
+    recorded = Program.parse(manifest["program"])
+    assert verify(recorded, SORT5).correct
+    assert manifest["length"] == len(recorded)
+    # best.asm is written first: it equals the manifest's program or is one step ahead.
+    assert program is not None and len(program) <= len(recorded)
+
+
+@pytest.mark.parametrize("case", range(KILLS))
+def test_search_killed_at_a_random_moment_resumes_intact(tmp_path, case):
+    out = tmp_path / "run"
+    delay = np.random.default_rng(case).uniform(0.5, 6.0)
+    proc = _start("search", "--task", "sort5", "--seed", case, "--time-limit", 30,
+                  "--out", out)
+    time.sleep(delay)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before, manifest = _best_length(out) if out.exists() else (None, None)
+    _consistent(before, manifest)
+
+    resumed = subprocess.run([*CLI, "search", "--task", "sort5", "--resume", str(out),
+                              "--time-limit", "1"], capture_output=True, text=True)
+    assert resumed.returncode in (0, 1), resumed.stderr
+    assert "Traceback" not in resumed.stderr
+    after, manifest = _best_length(out)
+    _consistent(after, manifest)
+    assert manifest["stopped"] == "time limit"
+    assert manifest["seed"] == case  # the saved seed, not the default
+    if before is not None:
+        assert after is not None and len(after) <= len(before)
+        assert resumed.returncode == 0
+
+
+def test_second_search_into_a_held_directory_is_refused_at_once(tmp_path):
+    out = tmp_path / "run"
+    first = _start("search", "--task", "sort5", "--time-limit", 30, "--out", out)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "best.asm").exists():  # the first run holds the lock by now
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        second = subprocess.run([*CLI, "search", "--task", "sort5", "--time-limit", "5",
+                                 "--resume", str(out)], capture_output=True, text=True)
+        assert second.returncode == 2
+        assert second.stderr.count("\n") == 1 and "in use by another run" in second.stderr
+        fresh = subprocess.run([*CLI, "search", "--task", "sort5", "--out", str(out)],
+                               capture_output=True, text=True)
+        assert fresh.returncode == 2 and "in use by another run" in fresh.stderr
+    finally:
+        first.kill()
+        first.wait()
+    # Once the first run is gone, a fresh run is refused (the directory holds a run) and a
+    # resume is taken.
+    fresh = subprocess.run([*CLI, "search", "--task", "sort5", "--out", str(out)],
+                           capture_output=True, text=True)
+    assert fresh.returncode == 2 and "already holds a run (best.asm)" in fresh.stderr
