@@ -19,7 +19,6 @@ from __future__ import annotations
 import platform
 import time
 from dataclasses import asdict, dataclass
-from importlib import resources
 
 import numpy as np
 
@@ -67,11 +66,9 @@ class BenchRow:
 
 def known_program(task: Task) -> Program | None:
     """The shortest known program shipped in discover/known/sortN.asm, if there is one."""
-    try:
-        text = resources.files("discover").joinpath("known", f"{task.name}.asm").read_text()
-    except (FileNotFoundError, OSError):
-        return None
-    return Program.parse(text)
+    from discover.known import known_program as shipped
+
+    return shipped(task)
 
 
 def candidate_programs(programs, task: Task) -> list[tuple[str, Program]]:
