@@ -12,7 +12,8 @@ torch = pytest.importorskip("torch")
 from discover.agent import CheckpointError, MCTSConfig, NetworkConfig, PPOConfig, TrainConfig, train  # noqa: E402
 from discover.agent.game import GameSpec  # noqa: E402
 from discover.agent.mcts import Search, Tree, choose, uniform_evaluator  # noqa: E402
-from discover.agent.train import CHECKPOINT  # noqa: E402
+from discover.agent.rundir import CHECKPOINT  # noqa: E402
+from discover.agent.selfplay import SelfPlay  # noqa: E402
 from discover.cli import main  # noqa: E402
 from discover.kernels import Program, Task, verify  # noqa: E402
 
@@ -142,7 +143,7 @@ def test_pruned_search_closes_positions_that_cannot_finish_in_budget():
     obs, _ = game.reset(seed=0)
     search = Search(game, spec.state_of, 12, uniform_evaluator(spec.n_actions),
                     MCTSConfig(simulations=400), np.random.default_rng(0), None,
-                    spec.potential, 1.0, spec.bound)
+                    spec.potential, 1.0, SelfPlay(spec, TrainConfig(task="sort3")).bound)
     tree = Tree(search.root(obs))
     search.run([tree], noise=False)
     assert tree.root.closed  # every first move leaves a lower bound over the budget
@@ -156,7 +157,7 @@ def test_pruning_finds_the_sort3_optimum_with_a_uniform_prior():
     found = []
     search = Search(game, spec.state_of, 17, uniform_evaluator(spec.n_actions),
                     MCTSConfig(simulations=4000, noise_fraction=0.0), np.random.default_rng(0),
-                    found.append, spec.potential, 1.0, spec.bound)
+                    found.append, spec.potential, 1.0, SelfPlay(spec, TrainConfig(task="sort3")).bound)
     tree = Tree(search.root(obs))
     for _ in range(17):
         if tree.root.terminal or found:
@@ -192,10 +193,8 @@ def test_masks_are_respected_by_search_and_targets():
     made = []
     config = TrainConfig(task="sort3", mcts=MCTSConfig(simulations=24))
     spec = GameSpec.from_config(config, factory=checked_factory(made))
-    from discover.agent.train import self_play
-
-    result = self_play(spec, uniform_evaluator(spec.n_actions), config, 3,
-                       np.random.default_rng(1), lambda p: None)
+    result = SelfPlay(spec, config).play(uniform_evaluator(spec.n_actions), 3,
+                                         np.random.default_rng(1), lambda p: None)
     assert sum(g.steps for g in made) > 100
     # Policy targets put no mass on masked actions.
     assert not (result["policies"][~result["masks"]] > 0).any()
