@@ -216,9 +216,11 @@ def test_choose_never_picks_an_illegal_move():
         tree.advance(index)
 
 
-def test_ppo_respects_masks_and_runs(tmp_path):
+def test_ppo_respects_masks_and_finds_the_sort2_optimum(tmp_path):
+    """32 games of the untrained (uniform) policy: seed 0 plays an 8-instruction sort2."""
     made = []
-    config = tiny(tmp_path, agent="ppo", max_iterations=2)
+    config = tiny(tmp_path, agent="ppo", max_iterations=2,
+                  ppo=PPOConfig(envs=32, epochs=1, minibatch=32))
     import discover.agent.game as game_module
 
     original = game_module._default_factory
@@ -227,11 +229,12 @@ def test_ppo_respects_masks_and_runs(tmp_path):
         result = train(config)
     finally:
         game_module._default_factory = original
-    assert sum(g.steps for g in made) >= 2 * 4 * 8
+    assert sum(g.steps for g in made) >= 2 * 32 * 8
     rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
-    assert len(rows) == 2
-    if result.program is not None:
-        assert verify(result.program, Task.from_name("sort2")).correct
+    assert len(rows) == 2 and result.episodes == 2 * 32
+    assert result.program is not None and len(result.program) == 8
+    assert verify(result.program, Task.from_name("sort2")).correct
+    assert [entry["iteration"] for entry in result.hall_of_fame] == [0]
 
 
 def test_cli_train_runs_and_prints_a_verified_program(tmp_path, capsys):
@@ -280,3 +283,22 @@ def test_two_actors_share_the_games(tmp_path):
     result = train(tiny(tmp_path, actors=2, max_iterations=1, eval_every=0))
     assert result.episodes == 4
     assert result.program is not None and verify(result.program, Task.from_name("sort2")).correct
+
+
+def test_the_known_optimum_comes_from_discover_known():
+    """One place for the shortest known lengths: the .asm files, else the network program."""
+    from discover.agent import KNOWN_OPTIMUM
+    from discover.baselines import baseline_program
+    from discover.known import known_length, known_program
+    from discover.measure import known_program as measured
+
+    assert {n: known_length(n) for n in (2, 3, 4, 5)} == KNOWN_OPTIMUM == {2: 8, 3: 17, 4: 28, 5: 42}
+    for n in (3, 5):
+        assert len(known_program(Task(n))) == known_length(n)
+        assert verify(known_program(Task(n)), Task(n)).correct
+        assert measured(Task(n)) == known_program(Task(n))
+    for n in (2, 4):  # no file: the network program is the shortest known
+        assert known_program(Task(n)) is None
+        assert known_length(n) == len(baseline_program(Task(n)))
+    assert TrainConfig(task="sort3").target == 17
+    assert TrainConfig(task="sort6").target is None  # the network only: no early stop
