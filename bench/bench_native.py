@@ -17,7 +17,7 @@ import random
 import pytest
 from discover.kernels import CMOVS, CMP, Program, Task
 
-from discover.baselines import baseline_program
+from discover.kernels import baseline_program
 from discover.native import SamplingConfig, counters, measure, native_unavailable
 
 CANDIDATES = 1000

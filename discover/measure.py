@@ -22,7 +22,6 @@ from __future__ import annotations
 import platform
 import time
 from dataclasses import asdict, dataclass
-from importlib import resources
 
 import numpy as np
 
@@ -90,11 +89,9 @@ class BenchRow:
 
 def known_program(task: Task) -> Program | None:
     """The shortest known program shipped in discover/known/sortN.asm, if there is one."""
-    try:
-        text = resources.files("discover").joinpath("known", f"{task.name}.asm").read_text()
-    except (FileNotFoundError, OSError):
-        return None
-    return Program.parse(text)
+    from discover.known import known_program as shipped
+
+    return shipped(task)
 
 
 def candidate_programs(programs, task: Task) -> list[tuple[str, Program]]:
@@ -264,7 +261,7 @@ def _network_index(candidates, task: Task) -> int | None:
     """Where the network program is among the candidates (None if it does not fit)."""
     if task.registers < task.n + 1:
         return None
-    from discover.baselines import baseline_program
+    from discover.kernels import baseline_program
 
     network = baseline_program(task)
     return next((k for k, (_, p) in enumerate(candidates) if p == network), None)

@@ -12,7 +12,8 @@ torch = pytest.importorskip("torch")
 from discover.agent import CheckpointError, MCTSConfig, NetworkConfig, PPOConfig, TrainConfig, train  # noqa: E402
 from discover.agent.game import GameSpec  # noqa: E402
 from discover.agent.mcts import Search, Tree, choose, uniform_evaluator  # noqa: E402
-from discover.agent.train import CHECKPOINT  # noqa: E402
+from discover.agent.rundir import CHECKPOINT  # noqa: E402
+from discover.agent.selfplay import SelfPlay  # noqa: E402
 from discover.cli import main  # noqa: E402
 from discover.kernels import Program, Task, verify  # noqa: E402
 
@@ -108,7 +109,7 @@ def test_uniform_search_finds_the_sort2_optimum():
 @pytest.mark.parametrize("name", ["sort2", "sort3", "sort4"])
 def test_state_bound_is_admissible_and_zero_when_solved(name):
     """Along the network program the bound never exceeds the instructions that follow."""
-    from discover.baselines import baseline_program
+    from discover.kernels import baseline_program
     from discover.kernels import initial_state, step
     from discover.search.bound import StateBound
 
@@ -142,7 +143,7 @@ def test_pruned_search_closes_positions_that_cannot_finish_in_budget():
     obs, _ = game.reset(seed=0)
     search = Search(game, spec.state_of, 12, uniform_evaluator(spec.n_actions),
                     MCTSConfig(simulations=400), np.random.default_rng(0), None,
-                    spec.potential, 1.0, spec.bound)
+                    spec.potential, 1.0, SelfPlay(spec, TrainConfig(task="sort3")).bound)
     tree = Tree(search.root(obs))
     search.run([tree], noise=False)
     assert tree.root.closed  # every first move leaves a lower bound over the budget
@@ -156,7 +157,7 @@ def test_pruning_finds_the_sort3_optimum_with_a_uniform_prior():
     found = []
     search = Search(game, spec.state_of, 17, uniform_evaluator(spec.n_actions),
                     MCTSConfig(simulations=4000, noise_fraction=0.0), np.random.default_rng(0),
-                    found.append, spec.potential, 1.0, spec.bound)
+                    found.append, spec.potential, 1.0, SelfPlay(spec, TrainConfig(task="sort3")).bound)
     tree = Tree(search.root(obs))
     for _ in range(17):
         if tree.root.terminal or found:
@@ -192,10 +193,8 @@ def test_masks_are_respected_by_search_and_targets():
     made = []
     config = TrainConfig(task="sort3", mcts=MCTSConfig(simulations=24))
     spec = GameSpec.from_config(config, factory=checked_factory(made))
-    from discover.agent.train import self_play
-
-    result = self_play(spec, uniform_evaluator(spec.n_actions), config, 3,
-                       np.random.default_rng(1), lambda p: None)
+    result = SelfPlay(spec, config).play(uniform_evaluator(spec.n_actions), 3,
+                                         np.random.default_rng(1), lambda p: None)
     assert sum(g.steps for g in made) > 100
     # Policy targets put no mass on masked actions.
     assert not (result["policies"][~result["masks"]] > 0).any()
@@ -217,9 +216,11 @@ def test_choose_never_picks_an_illegal_move():
         tree.advance(index)
 
 
-def test_ppo_respects_masks_and_runs(tmp_path):
+def test_ppo_respects_masks_and_finds_the_sort2_optimum(tmp_path):
+    """32 games of the untrained (uniform) policy: seed 0 plays an 8-instruction sort2."""
     made = []
-    config = tiny(tmp_path, agent="ppo", max_iterations=2)
+    config = tiny(tmp_path, agent="ppo", max_iterations=2,
+                  ppo=PPOConfig(envs=32, epochs=1, minibatch=32))
     import discover.agent.game as game_module
 
     original = game_module._default_factory
@@ -228,11 +229,12 @@ def test_ppo_respects_masks_and_runs(tmp_path):
         result = train(config)
     finally:
         game_module._default_factory = original
-    assert sum(g.steps for g in made) >= 2 * 4 * 8
+    assert sum(g.steps for g in made) >= 2 * 32 * 8
     rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
-    assert len(rows) == 2
-    if result.program is not None:
-        assert verify(result.program, Task.from_name("sort2")).correct
+    assert len(rows) == 2 and result.episodes == 2 * 32
+    assert result.program is not None and len(result.program) == 8
+    assert verify(result.program, Task.from_name("sort2")).correct
+    assert [entry["iteration"] for entry in result.hall_of_fame] == [0]
 
 
 def test_cli_train_runs_and_prints_a_verified_program(tmp_path, capsys):
@@ -289,3 +291,22 @@ def test_two_actors_share_the_games(tmp_path):
     result = train(tiny(tmp_path, actors=2, max_iterations=1, eval_every=0))
     assert result.episodes == 4
     assert result.program is not None and verify(result.program, Task.from_name("sort2")).correct
+
+
+def test_the_known_optimum_comes_from_discover_known():
+    """One place for the shortest known lengths: the .asm files, else the network program."""
+    from discover.agent import KNOWN_OPTIMUM
+    from discover.kernels import baseline_program
+    from discover.known import known_length, known_program
+    from discover.measure import known_program as measured
+
+    assert {n: known_length(n) for n in (2, 3, 4, 5)} == KNOWN_OPTIMUM == {2: 8, 3: 17, 4: 28, 5: 42}
+    for n in (3, 5):
+        assert len(known_program(Task(n))) == known_length(n)
+        assert verify(known_program(Task(n)), Task(n)).correct
+        assert measured(Task(n)) == known_program(Task(n))
+    for n in (2, 4):  # no file: the network program is the shortest known
+        assert known_program(Task(n)) is None
+        assert known_length(n) == len(baseline_program(Task(n)))
+    assert TrainConfig(task="sort3").target == 17
+    assert TrainConfig(task="sort6").target is None  # the network only: no early stop

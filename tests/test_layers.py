@@ -20,13 +20,6 @@ KERNELS = "discover.kernels"
 ENVS = "discover.envs"
 OURS = ("discover", "kernels", "envs")  # top-level names that would be ours (kernels, envs:
 # the source folders, importable only by a sys.path hack the installed package lacks)
-# Cycles that exist today; any other cycle fails test_no_new_import_cycles. Drop an entry
-# (test_known_cycle_is_gone then runs without its xfail) once the cycle is gone.
-KNOWN_CYCLES = {
-    # train.py imports actors.py and ppo.py, which import train.py back.
-    "agent": frozenset({"discover.agent.train", "discover.agent.actors",
-                        "discover.agent.ppo"}),
-}
 
 
 def our_modules() -> dict[str, Path]:
@@ -183,32 +176,16 @@ def test_envs_import_only_the_kernels():
     assert violations(ENVS, (KERNELS, ENVS)) == []
 
 
-def test_no_new_import_cycles():
-    new = [sorted(c) for c in cycles(import_graph())
-           if not any(c <= known for known in KNOWN_CYCLES.values())]
-    assert new == []
-
-
-XFAIL_REASONS = {
-    "agent": "discover/agent/train.py <-> actors.py / ppo.py: the package is being split",
-}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=False, reason=XFAIL_REASONS[name]))
-    for name in sorted(KNOWN_CYCLES)])
-def test_known_cycle_is_gone(name):
-    assert [sorted(c) for c in cycles(import_graph()) if c & KNOWN_CYCLES[name]] == []
+def test_no_import_cycles():
+    assert [sorted(c) for c in cycles(import_graph())] == []
 
 
 def test_networks_are_re_exported_from_the_kernels():
     import discover
-    import discover.baselines
     import discover.kernels
 
     for name in ("OPTIMAL_NETWORKS", "baseline_program", "network_program"):
         assert getattr(discover, name) is getattr(discover.kernels, name)
-        assert getattr(discover.baselines, name) is getattr(discover.kernels, name)
 
 
 # --- the checker itself ----------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from discover.kernels import Task, run
 from test_export import random_well_formed
 
-from discover.baselines import baseline_program
+from discover.kernels import baseline_program
 from discover.measure import known_program
 from discover.native import (
     Batch,

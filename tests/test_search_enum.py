@@ -237,7 +237,7 @@ def test_lower_bound_is_admissible_on_every_shortest_sort2_program(registers):
 def test_lower_bound_is_admissible_along_network_programs(n):
     """Any correct program bounds the distance from each of its prefixes: the bound (its
     helper-row cmov terms included) must never exceed what that program still uses."""
-    from discover.baselines import baseline_program
+    from discover.kernels import baseline_program
     task = Task(n)
     program = baseline_program(task)
     _assert_bound_admissible_along(program, task)
@@ -253,7 +253,7 @@ def test_helper_rows_raise_the_sort3_root_bound():
 def _random_states(task: Task, count: int, seed: int):
     """States after a prefix of the network program then up to four random well-formed
     instructions: near a correct program (where the helper-row terms matter) and off it."""
-    from discover.baselines import baseline_program
+    from discover.kernels import baseline_program
     rng = np.random.default_rng(seed)
     r, n = task.registers, task.n
     network = baseline_program(task).code

@@ -28,12 +28,14 @@ def _worker(conn, config_json: dict) -> None:
 
     from .config import TrainConfig
     from .game import GameSpec
-    from .train import Agent, self_play
+    from .model import Agent
+    from .selfplay import SelfPlay
 
     config = TrainConfig.from_json(config_json)
     torch.set_num_threads(config.threads)
     spec = GameSpec.from_config(config)
-    spec.warm_up()
+    selfplay = SelfPlay(spec, config)
+    selfplay.warm_up()
     agent = Agent(config, spec, torch.device("cpu"))
     conn.send("ready")
     while True:
@@ -53,17 +55,18 @@ def _worker(conn, config_json: dict) -> None:
             if not lengths or len(program) < min(lengths):
                 found.append(program)
 
-        result = self_play(spec, agent.evaluate, config, games, np.random.default_rng(seed), on_solved,
-                           budget)
+        result = selfplay.play(agent.evaluate, games, np.random.default_rng(seed), on_solved, budget)
         result["found"] = [p.text() for p in found]
         conn.send(result)
 
 
 class ActorPool:
-    def __init__(self, config, spec):
+    """``actors - 1`` helper processes; ``play`` shares one iteration's games with them."""
+
+    def __init__(self, config, selfplay):
         context = mp.get_context("spawn")
         self.config = config
-        self.spec = spec
+        self.selfplay = selfplay  # the learner's own share is played here
         self.connections, self.processes = [], []
         for _ in range(config.actors - 1):
             parent, child = context.Pipe()
@@ -76,9 +79,8 @@ class ActorPool:
                 raise RuntimeError("a self-play actor failed to start")
 
     def play(self, agent, run, rng: np.random.Generator, budget: int | None) -> list[dict]:
+        """Every process's self-play results of one iteration (``run``: a RunView)."""
         from discover.kernels import Program
-
-        from .train import self_play
 
         c = self.config
         share = c.games // c.actors
@@ -89,7 +91,7 @@ class ActorPool:
         for conn in self.connections:
             conn.send((weights, int(rng.integers(2**63)), share, best, budget))
         mine = c.games - share * len(self.connections)
-        results = [self_play(self.spec, agent.evaluate, c, mine, rng, run.offer, budget)]
+        results = [self.selfplay.play(agent.evaluate, mine, rng, run.offer, budget)]
         for conn in self.connections:
             result = conn.recv()
             for text in result.pop("found"):

@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from discover.known import known_length
 from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, check_float,
                                  check_int, check_seed, check_task, check_text)
 
-# Shortest known program lengths (loads and stores counted), used as the default early
-# stopping target. sort2: 8 is optimal (tests/test_agent.py proves no 7-instruction
-# program exists); sort3 17 and sort4 28 are the AlphaDev / CGO'25 figures (ANCHORS.md);
-# sort5 42 is AlphaDev's, matched in this ISA by the project's stochastic search
-# (discover/known); shortest known, not proved optimal.
-KNOWN_OPTIMUM = {2: 8, 3: 17, 4: 28, 5: 42}
+# The default early-stopping target: the shortest known program length (discover.known)
+# for the sizes where it is a published or proved figure: sort2 8 (optimal), sort3 17 and
+# sort4 28 (the AlphaDev / CGO'25 figures), sort5 42 (AlphaDev's). For sort6..8 the
+# shortest known is only the network program, which a run would match and stop at: those
+# runs have no target.
+KNOWN_OPTIMUM = {n: known_length(n) for n in (2, 3, 4, 5)}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""The agent's view of the AssemblyGame: construction, sizes and network features.
+"""The agent's view of the AssemblyGame: construction, sizes, positions and their progress.
 
 A thin adapter over ``discover.envs.AssemblyGame``: it builds the environment from a
-TrainConfig, reads the action table, and turns a position into the network's inputs (the
-program so far as action tokens, the machine state over every test input).
+TrainConfig, reads the action table and the inputs the network observes, and reads a
+position's machine state and its progress (the shaping potential). The network's inputs
+are ``model.Agent``'s (its Featurizer); the search's lower bound and the games it shares
+are ``selfplay.SelfPlay``'s.
 """
 
 from __future__ import annotations
@@ -12,11 +14,9 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from discover.baselines import baseline_program
+from discover.kernels import baseline_program
 from discover.kernels import Task
 from discover.kernels.interp import JIT
-
-from .features import Featurizer
 
 
 def _default_factory(task: Task, max_length: int, cost: str, **options):
@@ -46,8 +46,7 @@ class GameSpec:
         # sort7 and sort8 observe a fixed subset of their inputs (the env's choice).
         columns = np.asarray(getattr(env, "observed_columns", np.arange(self.task.n_inputs)))
         self.n_inputs = len(columns)
-        self.featurizer = Featurizer(self.actions, self.task.inputs[:, columns], self.slots,
-                                     self.max_length)
+        self.inputs = self.task.inputs[:, columns]  # int8[N, B] input ranks the network sees
         self._index = {tuple(int(v) for v in row): i for i, row in enumerate(self.actions)}
         self._expected = self.task.expected[:, columns]  # int8[N, K]
 
@@ -64,14 +63,6 @@ class GameSpec:
         if self.observed_inputs is None:
             return self.factory(self.task, budget, self.cost)
         return self.factory(self.task, budget, self.cost, observed_inputs=self.observed_inputs)
-
-    def game(self, budget: int | None = None):
-        """A cached game per budget (the search restores snapshots, so one serves all trees)."""
-        key = self.max_length if budget is None else min(budget, self.max_length)
-        cache = self.__dict__.setdefault("_games", {})
-        if key not in cache:
-            cache[key] = self.make(key)
-        return cache[key]
 
     def action_index(self, row) -> int:
         return self._index[tuple(int(v) for v in row)]
@@ -91,37 +82,8 @@ class GameSpec:
     def sees_all_inputs(self) -> bool:
         return self.n_inputs == self.task.n_inputs
 
-    def bound(self, state: np.ndarray) -> int:
-        """Admissible lower bound on the instructions any correct continuation of the
-        position ``state: int8[S, B]`` still needs (the enumerative search's, on every test
-        input: call it only when the network sees them all)."""
-        bound = self.__dict__.get("_bound")
-        if bound is None:
-            from discover.search.bound import StateBound
-
-            bound = self._bound = StateBound(self.task)
-            self._last = (None, 0)
-        if self._last[0] is not state:  # the search asks twice per position (prune, shaping)
-            self._last = (state, bound(state))
-        return self._last[1]
-
-    def shaping_potential(self, bound_weight: float):
-        """The potential the search shapes rewards with: ``potential``, minus
-        ``bound_weight`` x ``bound`` / ``max_length`` when that weight is not 0 (and the
-        positions show every test input, which the bound needs)."""
-        if not bound_weight or not self.sees_all_inputs:
-            return self.potential
-        scale = bound_weight / self.max_length
-        return lambda state: self.potential(state) - scale * self.bound(state)
-
-    def features(self, game, obs) -> tuple[np.ndarray, np.ndarray]:
-        """``(tokens int16[T], state int8[S, B])`` of the game's position."""
-        return self.featurizer.tokens_of(game.program().code), self.state_of(game, obs)
-
     def warm_up(self) -> None:
         """Compile the game's kernels before any clock starts (one short game)."""
-        from .mcts import _select
-
         env = self.make()
         obs, _ = env.reset(seed=0)
         snapshot = env.clone()
@@ -130,10 +92,6 @@ class GameSpec:
             env.step(int(np.flatnonzero(mask)[0]))
         env.restore(snapshot)
         self.potential(self.state_of(env, obs))
-        if self.sees_all_inputs:
-            self.bound(self.state_of(env, obs))  # the enum kernels behind pruning and shaping
-        z = np.zeros(2)
-        _select(z, z, z, 0.5, z, np.zeros(2, dtype=np.bool_), 0, 0.0, 0.0, 1.0, 19652.0, 1.25)
 
 
 @numba.njit(**JIT)

@@ -19,18 +19,22 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .config import TrainConfig
 from .game import GameSpec
+from .learner import LearnStats, RunView, episode_budget
+from .model import Agent
 from .network import masked_log_softmax
+
+__all__ = ["PPOLearner"]
 
 
 class PPOLearner:
-    def __init__(self, config, spec: GameSpec, device: torch.device):
-        from .train import Agent
+    """Rollouts of the network's own policy, then clipped PPO updates."""
 
+    def __init__(self, config: TrainConfig, spec: GameSpec, device: torch.device):
         self.config = config
         self.spec = spec
         self.agent = Agent(config, spec, device)
-        self.replay = None
         self.budget = None
         self._make_envs(None)
 
@@ -40,10 +44,15 @@ class PPOLearner:
         self.obs = [env.reset(seed=0)[0] for env in self.envs]
         self.returns = np.zeros(len(self.envs))  # float64[E] running episode returns
 
+    def warm_up(self) -> None:
+        self.spec.warm_up()
+
     def state_dict(self) -> dict:
-        # The games in progress (their programs replay exactly) and their running returns.
-        return {"ppo_programs": [env.program().text() for env in self.envs],
-                "ppo_returns": self.returns.tolist(), "ppo_budget": self.budget}
+        # No replay buffer; the games in progress (their programs replay exactly) and their
+        # running returns.
+        return {"replay": None,
+                "extra": {"ppo_programs": [env.program().text() for env in self.envs],
+                          "ppo_returns": self.returns.tolist(), "ppo_budget": self.budget}}
 
     def load_state_dict(self, payload: dict) -> None:
         from discover.kernels import Program
@@ -60,14 +69,12 @@ class PPOLearner:
     def close(self) -> None:
         pass
 
-    def iteration(self, run, rng: np.random.Generator) -> dict:
-        from .train import episode_budget
-
+    def learn(self, run: RunView, rng: np.random.Generator) -> LearnStats:
         c, p = self.config, self.config.ppo
-        budget = episode_budget(c, run)
+        budget = episode_budget(c, run.best)
         if budget != self.budget:  # a new best: later games must beat it (shrink_budget)
             self._make_envs(budget)
-        spec, agent, device = self.spec, self.agent, self.agent.device
+        spec, agent = self.spec, self.agent
         e, t = len(self.envs), spec.max_length
         tokens = np.zeros((t, e, spec.max_length), dtype=np.int16)  # int16[T, E, P]
         states = np.zeros((t, e, spec.slots, spec.n_inputs), dtype=np.int8)  # int8[T, E, S, B]
@@ -80,7 +87,7 @@ class PPOLearner:
         finished, solved, lengths = [], 0, []
         for step in range(t):
             for i, env in enumerate(self.envs):
-                tokens[step, i], states[step, i] = spec.features(env, self.obs[i])
+                tokens[step, i], states[step, i] = agent.features(env, self.obs[i])
                 masks[step, i] = env.action_masks()
             logits, v = self._forward(tokens[step], states[step])
             logp = masked_log_softmax(logits, torch.as_tensor(masks[step])).numpy()
@@ -105,7 +112,7 @@ class PPOLearner:
                     dones[step, i] = 1.0
                     obs, _ = env.reset(seed=0)
                 self.obs[i] = obs
-        last = [spec.features(env, self.obs[i]) for i, env in enumerate(self.envs)]
+        last = [agent.features(env, self.obs[i]) for i, env in enumerate(self.envs)]
         values[t] = self._forward(np.stack([x[0] for x in last]), np.stack([x[1] for x in last]))[1]
         advantages = np.zeros((t, e), dtype=np.float32)
         gae = np.zeros(e, dtype=np.float32)
@@ -116,20 +123,19 @@ class PPOLearner:
             gae = delta + gamma * p.gae_lambda * live * gae
             advantages[step] = gae
         targets = advantages + values[:t]
-        run.episodes += len(finished)
         losses = self._update(tokens.reshape(t * e, -1), states.reshape((t * e,) + states.shape[2:]),
                               masks.reshape(t * e, -1), actions.reshape(-1), logps.reshape(-1),
                               advantages.reshape(-1), targets.reshape(-1), rng)
-        return {"positions": t * e,
-                "mean_return": round(float(np.mean(finished)) if finished else 0.0, 4),
-                "solved_rate": round(solved / max(len(finished), 1), 4),
-                "mean_length": round(float(np.mean(lengths)) if lengths else 0.0, 2),
-                "policy_loss": round(losses[0], 5), "value_loss": round(losses[1], 5)}
+        return LearnStats(len(finished), t * e,
+                          mean_return=round(float(np.mean(finished)) if finished else 0.0, 4),
+                          solved_rate=round(solved / max(len(finished), 1), 4),
+                          mean_length=round(float(np.mean(lengths)) if lengths else 0.0, 2),
+                          policy_loss=round(losses[0], 5), value_loss=round(losses[1], 5))
 
     def _forward(self, tokens, states):
         self.agent.net.eval()
         with torch.inference_mode():
-            logits, v = self.agent.net(*self.agent._inputs(tokens, states))
+            logits, v = self.agent.net(*self.agent.inputs(tokens, states))
         return logits.cpu(), v.cpu().numpy()
 
     def _update(self, tokens, states, masks, actions, old_logp, advantages, targets, rng):
@@ -143,7 +149,7 @@ class PPOLearner:
             order = rng.permutation(n)
             for start in range(0, n, p.minibatch):
                 idx = order[start:start + p.minibatch]
-                t_in, s_in = agent._inputs(tokens[idx], states[idx])
+                t_in, s_in = agent.inputs(tokens[idx], states[idx])
                 logits, v = agent.net(t_in, s_in)
                 m = torch.as_tensor(masks[idx], device=device)
                 logp_all = masked_log_softmax(logits, m)

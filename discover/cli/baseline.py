@@ -13,7 +13,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from discover.baselines import OPTIMAL_NETWORKS, baseline_program
+    from discover.kernels import OPTIMAL_NETWORKS, baseline_program
 
     task = make_task(args)
     if task.registers < task.n + 1:

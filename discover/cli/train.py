@@ -62,34 +62,14 @@ def config_from_args(args):
     return options.build(args, TrainConfig, **extra)
 
 
-def _resumed(config):
-    """The saved run's config with this invocation's budgets (``--resume DIR``)."""
-    from dataclasses import replace
-
-    from discover.agent import TrainConfig
-    from discover.agent.config import RESUMABLE_FIELDS
-    from discover.runs import read_json
-    from discover.validation import ConfigError
-
-    path = Path(config.run_dir) / "config.json"
-    try:
-        saved = TrainConfig.from_json(read_json(path))
-    except (ConfigError, TypeError) as error:
-        raise UsageError(f"{path}: incompatible config ({error})") from None
-    except ValueError as error:  # missing or corrupt
-        raise UsageError(str(error)) from None
-    return replace(saved, **{k: getattr(config, k) for k in RESUMABLE_FIELDS})
-
-
 def run(args) -> int:
     config = config_from_args(args)
-    if config.resume:
-        config = _resumed(config)
-    check_output_dir(config.run_dir, "--resume" if config.resume else "--out")
-
-    from discover.agent import CheckpointError, train
+    from discover.agent import CheckpointError, resumed_config, train
 
     try:
+        if config.resume:
+            config = resumed_config(config)
+        check_output_dir(config.run_dir, "--resume" if config.resume else "--out")
         result = train(config)
     except CheckpointError as error:
         raise UsageError(str(error)) from None

@@ -1,0 +1,207 @@
+"""The run directory: hall of fame, metrics.csv, curve.png, TensorBoard and checkpoints.
+
+Hall of fame: every correct program a learner offers is kept if it is a new best: it is
+verified exhaustively and written to ``DIR/best.asm`` and ``DIR/best.json`` at once
+(atomic writes), and listed in ``DIR/hall_of_fame.json``.
+
+Checkpoints (``DIR/checkpoint.pt``, format ``CHECKPOINT_FORMAT``) hold the network, the
+optimizer, the learner's entries (replay buffer, PPO's games in progress), every random
+generator's state and the run's counters, rows and hall of fame: written between
+iterations, so resuming one continues exactly as the uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import random
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from discover.kernels import Program, Task, verify
+from discover.runs import read_json, write_atomic, write_json
+from discover.search.base import Monitor
+
+from .config import RESUMABLE_FIELDS, TrainConfig
+
+if TYPE_CHECKING:
+    from .model import Agent
+
+__all__ = ["CHECKPOINT", "CHECKPOINT_FORMAT", "METRICS", "CheckpointError", "Run",
+           "load_checkpoint", "resumed_config", "save_checkpoint"]
+
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = 1  # bump when the checkpoint layout changes
+METRICS = ("iteration", "episodes", "positions", "elapsed", "best_length", "mean_return",
+           "solved_rate", "mean_length", "policy_loss", "value_loss", "eval_return",
+           "eval_length", "expansions")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be resumed (corrupt, another format or an incompatible run)."""
+
+
+class Run:
+    """The run directory and the run's counters: hall of fame, metrics, summary and curve."""
+
+    def __init__(self, config: TrainConfig, task: Task):
+        self.config = config
+        self.task = task
+        self.dir = Path(config.run_dir)
+        self.rows: list[dict] = []
+        self.hall: list[dict] = []
+        self.best: Program | None = None
+        self.elapsed_before = 0.0  # time spent by earlier sessions of a resumed run
+        self.monitor: Monitor | None = None
+        self.episodes = 0
+        self.iteration = 0
+        self.tensorboard = None
+
+    def restore(self, payload: dict) -> None:
+        """The counters, rows and hall of fame of a checkpoint payload."""
+        self.iteration, self.episodes = payload["iteration"], payload["episodes"]
+        self.elapsed_before, self.rows, self.hall = payload["elapsed"], payload["rows"], payload["hall"]
+        self.best = Program.parse(payload["best"]) if payload["best"] else None
+
+    def open_tensorboard(self) -> None:
+        """Log metrics to DIR/tensorboard too, when TensorBoard is installed."""
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return
+        self.tensorboard = SummaryWriter(str(self.dir / "tensorboard"))
+
+    def log(self, row: dict) -> None:
+        self.rows.append(row)
+        if self.tensorboard is not None:
+            for key, value in row.items():
+                if key not in ("iteration", "elapsed") and value != "":
+                    self.tensorboard.add_scalar(key, float(value), row["iteration"])
+
+    @property
+    def elapsed(self) -> float:
+        return self.elapsed_before + (self.monitor.elapsed if self.monitor else 0.0)
+
+    def offer(self, program: Program, episodes: int | None = None) -> bool:
+        """Keep a solved program if it is a new best: verify, save at once, record.
+
+        ``episodes``: the run's episode count to record with it (None: ``self.episodes``).
+        """
+        if self.best is not None and len(program) >= len(self.best):
+            return False
+        check = verify(program, self.task)
+        if not check.correct:  # the environment said solved: a bug somewhere, never saved
+            raise AssertionError(f"the game reported an incorrect program as solved:\n{program}")
+        self.best = program
+        entry = {"length": check.length, "register_only_length": check.register_only_length,
+                 "latency_estimate": check.latency, "elapsed": round(self.elapsed, 3),
+                 "iteration": self.iteration,
+                 "episodes": self.episodes if episodes is None else episodes,
+                 "program": program.text()}
+        self.hall.append(entry)
+        write_atomic(self.dir / "best.asm",
+                     f"; {self.task.name}: {check.length} instructions, verified correct on all "
+                     f"{check.n_inputs} weak orderings (discover train, {self.config.agent}, "
+                     f"seed {self.config.seed})\n" + program.text())
+        write_json(self.dir / "best.json", {"task": self.task.name, "registers": self.task.registers,
+                                            "correct": True, **entry})
+        write_json(self.dir / "hall_of_fame.json", {"task": self.task.name, "programs": self.hall})
+        if self.monitor is not None:
+            self.monitor.found(program, self.task)
+        return True
+
+    def write_metrics(self) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=METRICS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        write_atomic(self.dir / "metrics.csv", buffer.getvalue())
+
+    def write_curve(self) -> Path | None:
+        if not self.rows:
+            return None
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+            from matplotlib.ticker import MaxNLocator
+        except ImportError:
+            return None
+        t = [r["elapsed"] / 60 for r in self.rows]
+        best = [r["best_length"] if r["best_length"] != "" else math.nan for r in self.rows]
+        ret = [r["mean_return"] if r["mean_return"] != "" else math.nan for r in self.rows]
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.step(t, best, where="post", color="tab:blue", label="best length")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("minutes")
+        ax.set_ylabel("best correct length (instructions)", color="tab:blue")
+        twin = ax.twinx()
+        twin.plot(t, ret, color="tab:orange", alpha=0.7, label="mean return")
+        twin.set_ylabel("mean self-play return", color="tab:orange")
+        ax.set_title(f"discover train --task {self.task.name} ({self.config.agent}, seed {self.config.seed})")
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
+        plt.close(fig)
+        write_atomic(self.dir / "curve.png", buffer.getvalue())
+        return self.dir / "curve.png"
+
+
+def save_checkpoint(run: Run, agent: Agent, learner_state: dict, rng: np.random.Generator) -> None:
+    """Write DIR/checkpoint.pt; ``learner_state`` is the learner's ``state_dict()``."""
+    import torch
+
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "config": run.config.to_json(),
+        "model": agent.net.state_dict(),
+        "optimizer": agent.optimizer.state_dict(),
+        "replay": learner_state.get("replay"),
+        "rng": {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state(),
+                "python": random.getstate()},
+        "iteration": run.iteration, "episodes": run.episodes, "elapsed": run.elapsed,
+        "rows": run.rows, "hall": run.hall,
+        "best": run.best.text() if run.best is not None else None,
+        "extra": learner_state.get("extra") or {},
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_atomic(run.dir / CHECKPOINT, buffer.getvalue())
+
+
+def load_checkpoint(path: Path, config: TrainConfig) -> dict:
+    """Read and check a checkpoint; CheckpointError (one line) when it cannot be resumed."""
+    import torch
+
+    if not path.exists():
+        raise CheckpointError(f"{path}: no checkpoint to resume")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means corrupt
+        raise CheckpointError(f"{path}: corrupt checkpoint ({type(error).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a discover train checkpoint of format {CHECKPOINT_FORMAT}")
+    saved = payload["config"]
+    mine = config.to_json()
+    different = sorted(k for k in mine if k not in RESUMABLE_FIELDS and saved.get(k) != mine[k])
+    if different:
+        k = different[0]
+        raise CheckpointError(f"{path}: incompatible run: {k} was {saved.get(k)!r}, now {mine[k]!r}"
+                              " (resume with the run's own settings)")
+    return payload
+
+
+def resumed_config(config: TrainConfig) -> TrainConfig:
+    """The saved run's config with this invocation's budgets (for ``--resume DIR``)."""
+    path = Path(config.run_dir) / "config.json"
+    try:
+        saved = TrainConfig.from_json(read_json(path))
+    except (ValueError, TypeError) as error:
+        raise CheckpointError(str(error) if isinstance(error, ValueError)
+                              else f"{path}: incompatible config ({error})") from None
+    return replace(saved, **{k: getattr(config, k) for k in RESUMABLE_FIELDS})

@@ -1,0 +1,151 @@
+"""Self-play with tree search: games played side by side, their positions and targets.
+
+``SelfPlay(spec, config)`` holds what its games share across iterations: one scratch game
+per length budget (the search restores snapshots, so one serves all trees) and the
+admissible lower bound behind ``prune`` and ``bound_shaping`` (its interning tables are
+kept warm). ``play`` returns every position played with its policy target (root visit
+counts) and value target (the return from that position to the end of its game).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from discover.search.bound import StateBound
+
+from . import mcts
+from .config import MCTSConfig, TrainConfig
+from .game import GameSpec
+from .mcts import Search, Tree, choose
+
+__all__ = ["LastBound", "SelfPlay"]
+
+
+class LastBound:
+    """``StateBound`` that remembers its last position: the search asks twice per position
+    (``prune``, then the shaping potential), and the bound is the costly part."""
+
+    def __init__(self, task):
+        self._bound = StateBound(task)
+        self._last = (None, 0)  # (state asked last, its bound)
+
+    def __call__(self, state: np.ndarray) -> int:
+        """Admissible lower bound on the instructions any correct continuation of the
+        position ``state: int8[S, B]`` still needs (the enumerative search's, on every test
+        input: call it only when the positions show them all)."""
+        if self._last[0] is not state:
+            self._last = (state, self._bound(state))
+        return self._last[1]
+
+
+class SelfPlay:
+    """Games with search for one game configuration and one run's settings."""
+
+    def __init__(self, spec: GameSpec, config: TrainConfig):
+        self.spec = spec
+        self.config = config
+        self._games: dict[int, object] = {}  # length budget -> scratch game
+        self._bound: LastBound | None = None
+
+    @property
+    def bound(self) -> LastBound:
+        """The lower bound on the spec's task (made on first use)."""
+        if self._bound is None:
+            self._bound = LastBound(self.spec.task)
+        return self._bound
+
+    def game(self, budget: int | None = None):
+        """The scratch game of a length budget (None: the spec's max_length)."""
+        key = self.spec.max_length if budget is None else min(budget, self.spec.max_length)
+        if key not in self._games:
+            self._games[key] = self.spec.make(key)
+        return self._games[key]
+
+    def shaping_potential(self, bound_weight: float):
+        """The potential the search shapes rewards with: ``spec.potential``, minus
+        ``bound_weight`` x ``bound`` / ``max_length`` when that weight is not 0 (and the
+        positions show every test input, which the bound needs)."""
+        spec = self.spec
+        if not bound_weight or not spec.sees_all_inputs:
+            return spec.potential
+        scale = bound_weight / spec.max_length
+        return lambda state: spec.potential(state) - scale * self.bound(state)
+
+    def warm_up(self) -> None:
+        """Compile the game's, the search's and the bound's kernels before any clock starts."""
+        self.spec.warm_up()
+        mcts.warm_up()
+        if self.spec.sees_all_inputs:  # the enum kernels behind pruning and shaping
+            obs, _ = self.game().reset(seed=0)
+            self.bound(self.spec.state_of(self.game(), obs))
+
+    def play(self, evaluate, games: int, rng: np.random.Generator, on_solved,
+             budget: int | None = None, should_stop=None,
+             settings: MCTSConfig | None = None) -> dict:
+        """Play ``games`` games side by side with search; positions and per-game results.
+
+        Returns a dict of arrays (tokens, states, masks, policies, returns: one row per
+        position played) and per-game lists (game_returns, lengths, solved), plus the
+        expansion and evaluation counts. ``should_stop()`` (checked every move) abandons the
+        games still running: only finished games are returned. ``settings`` replaces the run's
+        search settings (``config.mcts``) for these games.
+        """
+        spec, config = self.spec, self.config
+        settings = config.mcts if settings is None else settings
+        game = self.game(budget)
+        obs, _ = game.reset(seed=0)
+        bound = self.bound if config.prune and spec.sees_all_inputs else None
+        search = Search(game, spec.state_of, spec.max_length, evaluate, settings, rng, on_solved,
+                        self.shaping_potential(config.bound_shaping), config.shaping, bound)
+        trees = [Tree(search.root(obs)) for _ in range(games)]
+        records = [[] for _ in range(games)]  # per game: (node, policy)
+        done = [False] * games
+        move = 0
+        while not all(done):
+            if should_stop is not None and should_stop():
+                break
+            live = [i for i in range(games) if not done[i]]
+            search.run([trees[i] for i in live], noise=settings.noise_fraction > 0)
+            temperature = 1.0 if move < settings.temperature_moves else 0.0
+            for i in live:
+                root = trees[i].root
+                records[i].append((root, root.policy(spec.n_actions)))
+                child = trees[i].advance(choose(root, temperature, rng))
+                if child.terminal:
+                    done[i] = True
+            move += 1
+        out = {k: [] for k in ("tokens", "states", "masks", "policies", "returns")}
+        game_returns, lengths, solved = [], [], []
+        discount = settings.discount
+        for i in range(games):
+            if not done[i]:
+                continue
+            nodes = [node for node, _ in records[i]] + [trees[i].root]
+            rewards = [n.reward for n in nodes[1:]]
+            g, returns = 0.0, []
+            for r in reversed(rewards):
+                g = r + discount * g
+                returns.append(g)
+            returns.reverse()
+            for (node, policy), ret in zip(records[i], returns):
+                out["tokens"].append(node.tokens)
+                out["states"].append(node.state)
+                out["masks"].append(node.mask)
+                out["policies"].append(policy)
+                out["returns"].append(ret)
+            game_returns.append(returns[0] if returns else 0.0)
+            lengths.append(len(rewards))
+            solved.append(bool(trees[i].root.solved))
+        arrays = {k: np.stack(v) if v else None for k, v in out.items()}
+        return {**arrays, "game_returns": game_returns, "lengths": lengths, "solved": solved,
+                "expansions": search.expansions, "evaluations": search.evaluations}
+
+    def evaluate_greedy(self, evaluate, on_solved,
+                        budget: int | None = None) -> tuple[float, int, bool]:
+        """One game with search, no noise, most-visited moves: (return, length, solved)."""
+        settings = replace(self.config.mcts, noise_fraction=0.0, temperature_moves=0)
+        result = self.play(evaluate, 1, np.random.default_rng(0), on_solved, budget,
+                           settings=settings)
+        return result["game_returns"][0], result["lengths"][0], result["solved"][0]

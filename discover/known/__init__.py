@@ -1,0 +1,36 @@
+"""The shortest known programs, the one place that holds them.
+
+``sortN.asm`` (package data) is the shortest program this project knows for sortN with the
+default R = N + 1 registers, where it beats the sorting-network program of
+``discover.kernels``; where no file exists the network program is the shortest known
+(sort2: 8 instructions, optimal, tests/test_agent.py proves no 7-instruction program
+exists; sort4: 28, AlphaDev's figure). sort3.asm (17) was written by hand after AlphaDev's
+sort3; sort5.asm (42) matches AlphaDev's figure and was found by the stochastic search.
+Shortest known, not proved optimal (sort2 aside).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from discover.kernels import baseline_program
+from discover.kernels import Program, Task
+
+__all__ = ["known_length", "known_program"]
+
+
+def known_program(task: Task) -> Program | None:
+    """The shortest known program shipped as ``discover/known/sortN.asm``, if there is one."""
+    try:
+        text = resources.files(__name__).joinpath(f"{task.name}.asm").read_text()
+    except (FileNotFoundError, OSError):
+        return None
+    return Program.parse(text)
+
+
+def known_length(n: int) -> int:
+    """Instructions (loads and stores counted) of the shortest known sortN program with
+    N + 1 registers: its .asm file's, else the sorting-network program's."""
+    task = Task(n)
+    known = known_program(task)
+    return len(known) if known is not None else len(baseline_program(task))
