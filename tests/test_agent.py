@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from discover.runs import RunDirError  # noqa: E402
 from discover.agent import CheckpointError, MCTSConfig, NetworkConfig, PPOConfig, TrainConfig, train  # noqa: E402
 from discover.agent.game import GameSpec  # noqa: E402
 from discover.agent.mcts import Search, Tree, choose, uniform_evaluator  # noqa: E402
@@ -89,7 +90,7 @@ def test_resume_continues_the_run_exactly(tmp_path):
 
 def test_a_run_directory_is_not_overwritten(tmp_path):
     train(tiny(tmp_path, max_iterations=1, eval_every=0, games=1))
-    with pytest.raises(CheckpointError, match="already holds a run"):
+    with pytest.raises(RunDirError, match="already holds a run"):
         train(tiny(tmp_path, max_iterations=1))
 
 

@@ -98,3 +98,92 @@ def test_second_search_into_a_held_directory_is_refused_at_once(tmp_path):
     fresh = subprocess.run([*CLI, "search", "--task", "sort5", "--out", str(out)],
                            capture_output=True, text=True)
     assert fresh.returncode == 2 and "already holds a run (best.asm)" in fresh.stderr
+
+
+# --- training ---------------------------------------------------------------------------
+
+SORT3 = Task.from_name("sort3")
+TRAIN = ["train", "--task", "sort3", "--target-length", "0", "--checkpoint-every", "1",
+         "--no-progress"]
+
+
+def _train_files_agree(out):
+    """best.asm, best.json, hall_of_fame.json and the checkpoint name one correct program."""
+    import torch
+
+    program = Program.read(out / "best.asm")
+    assert verify(program, SORT3).correct
+    best = json.loads((out / "best.json").read_text())
+    hall = json.loads((out / "hall_of_fame.json").read_text())["programs"]
+    assert best["program"] == program.text() == hall[-1]["program"]
+    assert best["length"] == len(program)
+    checkpoint = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert checkpoint["best"] == program.text()
+    return program
+
+
+@pytest.mark.parametrize("case", range(KILLS))
+def test_training_killed_at_a_random_moment_resumes_intact(tmp_path, case):
+    out = tmp_path / "run"
+    delay = np.random.default_rng(100 + case).uniform(1.0, 9.0)
+    proc = _start(*TRAIN, "--seed", case, "--budget-minutes", 0.5, "--out", out)
+    time.sleep(delay)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = Program.read(out / "best.asm") if (out / "best.asm").exists() else None
+    if not (out / "config.json").exists():  # killed before the run began: nothing to resume
+        assert before is None
+        return
+    import torch
+
+    done = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)["iteration"] \
+        if (out / "checkpoint.pt").exists() else 0
+    resumed = subprocess.run([*CLI, "train", "--resume", str(out), "--max-iterations",
+                              str(done + 2), "--no-progress"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "target reached" not in resumed.stdout  # --target-length 0 kept across resume
+    after = _train_files_agree(out)
+    if before is not None:
+        assert len(after) <= len(before)
+    assert json.loads((out / "config.json").read_text())["seed"] == case
+
+
+@pytest.mark.parametrize("damage", ["delete", "corrupt", "incorrect"])
+def test_training_resume_restores_damaged_best_files(tmp_path, damage):
+    out = tmp_path / "run"
+    first = subprocess.run([*CLI, *TRAIN, "--max-iterations", "2", "--out", str(out)],
+                           capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    program = _train_files_agree(out)
+    for name in ("best.asm", "best.json", "hall_of_fame.json"):
+        path = out / name
+        if damage == "delete":
+            path.unlink()
+        elif damage == "corrupt":
+            path.write_text("{ not json; movx r0\n")
+        elif name == "best.asm":  # a well-formed program that does not sort
+            path.write_text("mov r0, m0\nmov m0, r0\n")
+    resumed = subprocess.run([*CLI, "train", "--resume", str(out), "--max-iterations", "3",
+                              "--no-progress"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "restored best.asm, best.json and hall_of_fame.json" in resumed.stderr
+    assert len(_train_files_agree(out)) <= len(program)
+
+
+def test_second_training_into_a_held_directory_is_refused_at_once(tmp_path):
+    out = tmp_path / "run"
+    first = _start(*TRAIN, "--budget-minutes", 1, "--out", out)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "checkpoint.pt").exists():
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        start = time.monotonic()
+        second = subprocess.run([*CLI, "train", "--resume", str(out), "--no-progress"],
+                                capture_output=True, text=True)
+        assert second.returncode == 2 and "in use by another run" in second.stderr
+        assert second.stderr.count("\n") == 1
+        assert time.monotonic() - start < 30  # refused before any training
+    finally:
+        first.kill()
+        first.wait()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from discover.kernels import Program, Task, verify
+from discover.kernels import Program, ProgramError, Task, verify
 from discover.runs import read_json, write_atomic, write_json
 from discover.search.base import Monitor
 
@@ -103,16 +103,87 @@ class Run:
                  "episodes": self.episodes if episodes is None else episodes,
                  "program": program.text()}
         self.hall.append(entry)
-        write_atomic(self.dir / "best.asm",
-                     f"; {self.task.name}: {check.length} instructions, verified correct on all "
-                     f"{check.n_inputs} weak orderings (discover train, {self.config.agent}, "
-                     f"seed {self.config.seed})\n" + program.text())
-        write_json(self.dir / "best.json", {"task": self.task.name, "registers": self.task.registers,
-                                            "correct": True, **entry})
-        write_json(self.dir / "hall_of_fame.json", {"task": self.task.name, "programs": self.hall})
+        self.write_best_files()
         if self.monitor is not None:
             self.monitor.found(program, self.task)
         return True
+
+    def write_best_files(self) -> None:
+        """best.asm, best.json and hall_of_fame.json from the run's state (the best last)."""
+        if self.best is None:
+            return
+        entry = self.hall[-1]
+        write_atomic(self.dir / "best.asm",
+                     f"; {self.task.name}: {entry['length']} instructions, verified correct on "
+                     f"all {self.task.n_inputs} weak orderings (discover train, "
+                     f"{self.config.agent}, seed {self.config.seed})\n" + self.best.text())
+        write_json(self.dir / "best.json", {"task": self.task.name, "registers": self.task.registers,
+                                            "correct": True, **entry})
+        write_json(self.dir / "hall_of_fame.json", {"task": self.task.name, "programs": self.hall})
+
+    def reconcile(self) -> list[str]:
+        """After ``restore``: make the derived files agree with the checkpoint; what it did.
+
+        The checkpoint holds the truth up to its moment. A run killed after it may have
+        found better programs since, saved at once in best.asm and hall_of_fame.json
+        (every write is atomic): those that verify are kept, as new bests of this run.
+        Files that are missing, unreadable or describe another program are rewritten from
+        the run's state; damaged files with no program in the checkpoint to restore them
+        from are refused (CheckpointError).
+        """
+        notes = []
+        for program in sorted(self._programs_on_disk(), key=len, reverse=True):
+            if self.best is None or len(program) < len(self.best):
+                self.offer(program)
+                notes.append(f"kept the {len(program)}-instruction program found after the "
+                             "last checkpoint")
+        if self.best is None:
+            damaged = [name for name in ("best.asm", "best.json", "hall_of_fame.json")
+                       if (self.dir / name).exists()]
+            if damaged:
+                raise CheckpointError(f"{self.dir / damaged[0]}: holds no correct program and "
+                                      "the checkpoint none to restore it from (delete it to "
+                                      "resume)")
+            return notes
+        if self._files_agree():
+            return notes
+        self.write_best_files()
+        notes.append("restored best.asm, best.json and hall_of_fame.json from the checkpoint")
+        return notes
+
+    def _programs_on_disk(self) -> list[Program]:
+        """The correct programs that best.asm and hall_of_fame.json hold (unreadable: none)."""
+        texts = []
+        try:
+            texts.append((self.dir / "best.asm").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            pass
+        try:
+            entries = read_json(self.dir / "hall_of_fame.json").get("programs")
+            texts += [e["program"] for e in entries if isinstance(e, dict)
+                      and isinstance(e.get("program"), str)] if isinstance(entries, list) else []
+        except ValueError:
+            pass
+        programs = []
+        for text in texts:
+            try:
+                program = Program.parse(text)
+                if verify(program, self.task).correct:
+                    programs.append(program)
+            except (ProgramError, ValueError):
+                continue
+        return programs
+
+    def _files_agree(self) -> bool:
+        """Whether the three best files describe the run's best program and hall of fame."""
+        try:
+            on_disk = Program.parse((self.dir / "best.asm").read_text(encoding="utf-8"))
+            best = read_json(self.dir / "best.json")
+            hall = read_json(self.dir / "hall_of_fame.json")
+        except (OSError, UnicodeDecodeError, ProgramError, ValueError):
+            return False
+        return (on_disk == self.best and best.get("program") == self.best.text()
+                and hall.get("programs") == self.hall)
 
     def write_metrics(self) -> None:
         buffer = io.StringIO()
@@ -196,12 +267,19 @@ def load_checkpoint(path: Path, config: TrainConfig) -> dict:
     return payload
 
 
-def resumed_config(config: TrainConfig) -> TrainConfig:
-    """The saved run's config with this invocation's budgets (for ``--resume DIR``)."""
+def resumed_config(config: TrainConfig, given=None) -> TrainConfig:
+    """The saved run's config with this invocation's budgets (for ``--resume DIR``).
+
+    ``given``: the names of the fields this invocation sets (the command line's options);
+    a resumable field it does not set keeps the run's own value (a run started with
+    ``--target-length 0`` keeps it). None: every resumable field is taken from ``config``.
+    """
     path = Path(config.run_dir) / "config.json"
     try:
         saved = TrainConfig.from_json(read_json(path))
     except (ValueError, TypeError) as error:
         raise CheckpointError(str(error) if isinstance(error, ValueError)
                               else f"{path}: incompatible config ({error})") from None
-    return replace(saved, **{k: getattr(config, k) for k in RESUMABLE_FIELDS})
+    taken = [k for k in RESUMABLE_FIELDS
+             if given is None or k in given or k in ("resume", "out", "progress")]
+    return replace(saved, **{k: getattr(config, k) for k in taken})

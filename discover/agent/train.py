@@ -19,6 +19,7 @@ batches differ from the one-process run.
 from __future__ import annotations
 
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from discover.kernels import Program, Task, verify
-from discover.runs import write_json
+from discover.runs import RunDir, write_json
 from discover.search.base import Monitor
 
 from .config import TrainConfig
@@ -50,6 +51,10 @@ __all__ = ["CheckpointError", "TrainResult", "resumed_config", "train"]
 
 METRICS_EVERY = 5.0  # seconds between rewrites of metrics.csv (a small file, rewritten whole)
 
+
+# A directory holding any of these holds a run: a fresh run into it is refused.
+RUN_FILES = (CHECKPOINT, "best.asm", "best.json", "hall_of_fame.json", "config.json",
+             "summary.json")
 
 @dataclass
 class TrainResult:
@@ -103,15 +108,22 @@ def train(config: TrainConfig) -> TrainResult:
     task = Task.from_name(config.task, config.registers)
     device = resolve_device(config.device)
     torch.set_num_threads(config.threads)
+    # Held for the whole run: a second run into this directory is refused at once.
+    with RunDir(config.run_dir, "--resume" if config.resume else "--out") as directory:
+        if not config.resume:
+            directory.fresh(RUN_FILES)
+        return _train(config, task, device)
+
+
+def _train(config: TrainConfig, task: Task, device) -> TrainResult:
+    import torch
+
     run = Run(config, task)
     checkpoint_path = run.dir / CHECKPOINT
-    if config.resume:
-        payload = load_checkpoint(checkpoint_path, config)
-    else:
-        if checkpoint_path.exists():
-            raise CheckpointError(f"{run.dir} already holds a run: resume it (--resume) or "
-                                  "choose another --out")
-        payload = None
+    # A run killed before its first checkpoint (written before the first iteration) has
+    # nothing to resume: it starts again from its saved config.
+    payload = load_checkpoint(checkpoint_path, config) \
+        if config.resume and checkpoint_path.exists() else None
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -131,7 +143,11 @@ def train(config: TrainConfig) -> TrainResult:
             raise CheckpointError(f"{checkpoint_path}: checkpoint does not fit this run "
                                   f"({type(error).__name__})") from None
         run.restore(payload)
+        for note in run.reconcile():
+            print(f"discover train: {run.dir}: {note}", file=sys.stderr)
     write_json(run.dir / "config.json", config.to_json())
+    if payload is None:  # from now on a kill leaves a run that --resume continues
+        save_checkpoint(run, agent, learner.state_dict(), rng)
 
     budget = config.budget_minutes * 60 - run.elapsed_before
     run.monitor = Monitor(time_limit=max(budget, 0.0))

@@ -64,11 +64,11 @@ def config_from_args(args):
 
 def run(args) -> int:
     config = config_from_args(args)
-    from discover.agent import CheckpointError, resumed_config, train
+    from discover.agent import CheckpointError, TrainConfig, resumed_config, train
 
     try:
-        if config.resume:
-            config = resumed_config(config)
+        if config.resume:  # the run's own settings, but for the options given now
+            config = resumed_config(config, set(args.options.values(args, TrainConfig)))
         check_output_dir(config.run_dir, "--resume" if config.resume else "--out")
         result = train(config)
     except CheckpointError as error:
