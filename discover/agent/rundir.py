@@ -276,10 +276,13 @@ def resumed_config(config: TrainConfig, given=None) -> TrainConfig:
     """
     path = Path(config.run_dir) / "config.json"
     try:
-        saved = TrainConfig.from_json(read_json(path))
-    except (ValueError, TypeError) as error:
-        raise CheckpointError(str(error) if isinstance(error, ValueError)
-                              else f"{path}: incompatible config ({error})") from None
+        payload = read_json(path)
+    except ValueError as error:  # missing or corrupt: the message names the file
+        raise CheckpointError(str(error)) from None
+    try:
+        saved = TrainConfig.from_json(payload)
+    except (ValueError, TypeError) as error:  # unknown keys, wrong types, values out of range
+        raise CheckpointError(f"{path}: incompatible config ({error})") from None
     taken = [k for k in RESUMABLE_FIELDS
              if given is None or k in given or k in ("resume", "out", "progress")]
     return replace(saved, **{k: getattr(config, k) for k in taken})

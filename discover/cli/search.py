@@ -170,8 +170,8 @@ def _resume(directory: str, task):
             except ProgramError as error:
                 raise UsageError(f"--resume: {manifest}: field 'program': {error}") from None
         elif previous.get("length") is not None:
-            raise UsageError(f"--resume: {manifest} records a {previous['length']}-instruction "
-                             "program but not its text")
+            raise UsageError(f"--resume: {manifest} records a program of "
+                             f"{previous['length']} instructions but not its text")
     # A damaged best.asm (never left by a kill: every write is atomic) is refused.
     on_disk = _correct_file(best_file, task, f" (delete it to restore it from {manifest.name})"
                             if recorded else "")
