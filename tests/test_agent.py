@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from discover.runs import RunDirError  # noqa: E402
-from discover.agent import CheckpointError, MCTSConfig, NetworkConfig, PPOConfig, TrainConfig, train  # noqa: E402
+from discover.agent import MCTSConfig, NetworkConfig, PPOConfig, TrainConfig, train  # noqa: E402
 from discover.agent.game import GameSpec  # noqa: E402
 from discover.agent.mcts import Search, Tree, choose, uniform_evaluator  # noqa: E402
 from discover.agent.rundir import CHECKPOINT  # noqa: E402
