@@ -1,6 +1,10 @@
 """The plain-Python reference interpreter: the oracle the compiled one is tested against.
 
-Written for obviousness, not speed: one input at a time, the ISA table read literally.
+Written for obviousness, not speed: one input at a time, the instruction table of
+``/work/shared/spec/ISA.md`` read literally. It is deliberately independent of the opcode
+table in ``isa.py`` (it uses only the opcode numbers, never a column of the table), so
+the tests that compare it with everything derived from that table can catch a wrong
+entry. Adding an opcode means adding its meaning here too, from the spec.
 """
 
 from __future__ import annotations
