@@ -173,6 +173,11 @@ READS_FLAGS = _array(s.reads_flags for s in OPCODES)
 WRITES_FLAGS = _array(s.writes_flags for s in OPCODES)
 EFFECT = _array(s.effect for s in OPCODES)
 COND_MASK = _array(s.cond for s in OPCODES)  # 0 for an unconditional instruction
+REGISTER_READS = _array((s.reads_dst and s.dst == REG) + (s.reads_src and s.src == REG)
+                        for s in OPCODES)  # registers an instruction reads: 0, 1 or 2
+# The opcode with the same mnemonic and the operand kinds swapped (load <-> store), or -1.
+MIRROR = _array(FORMS.get((s.mnemonic, s.src, s.dst), -1) if s.src != s.dst else -1
+                for s in OPCODES)
 
 
 # Roles that the game's pruning rules, canonical form and the search moves know, derived
@@ -393,9 +398,9 @@ class Program:
 __all__ = ["ALL_FLAGS", "CMOVE", "CMOVG", "CMOVGE", "CMOVL", "CMOVLE", "CMOVNE", "CMOVS",
            "CMOV_NAMES", "CMP", "COMPARE", "COND_MASK", "COPY", "DST_MEM", "DST_REG",
            "EFFECT", "FLAG_EQ", "FLAG_GT", "FLAG_LT", "FLAG_UNSET", "FORMS", "LOAD",
-           "MAX_ITEMS", "MAX_OPERAND", "MAX_REGISTERS", "MEM", "MEMORY_OPS", "MNEMONICS",
+           "MAX_ITEMS", "MAX_OPERAND", "MAX_REGISTERS", "MEM", "MEMORY_OPS", "MIRROR", "MNEMONICS",
            "MOV", "NONE", "N_OPCODES", "OPCODES", "OpSpec", "Program", "ProgramError",
-           "READS_DST", "READS_FLAGS", "READS_SRC", "REG", "ROLE", "ROLE_CMOV", "ROLE_CMP",
+           "READS_DST", "READS_FLAGS", "READS_SRC", "REG", "REGISTER_READS", "ROLE", "ROLE_CMOV", "ROLE_CMP",
            "ROLE_LOAD", "ROLE_MOV", "ROLE_OTHER", "ROLE_STORE", "SELECT", "SRC_MEM", "SRC_REG",
            "STORE", "SWAPPED", "WRITES_DST", "WRITES_FLAGS", "format_instruction",
            "operand_range", "parse_instruction", "shorten"]
