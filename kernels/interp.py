@@ -28,6 +28,10 @@ UNSET = np.int8(-1)  # value of a register before its first write
 BLOCK = 2048  # inputs per block in run(): S * BLOCK bytes of state stay in L1/L2
 
 _FLAG_UNSET = np.int8(FLAG_UNSET)
+_EFFECTS = (COPY, COMPARE, SELECT)  # the effects _apply implements
+if set(EFFECT.tolist()) - set(_EFFECTS):
+    raise ImportError(f"interp._apply has no branch for the effects "
+                      f"{sorted(set(EFFECT.tolist()) - set(_EFFECTS))} of the opcode table")
 
 
 @numba.njit(inline="always", **JIT)

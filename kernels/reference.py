@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from .isa import CMP, CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, LOAD, MOV, STORE
 
+# The instruction forms of ISA.md's table (v1, Intel operand order); the tests check that
+# the opcode table has exactly these.
+SPEC_FORMS = ("mov rD, rS", "mov rD, mI", "mov mI, rS", "cmp rA, rB", "cmovl rD, rS",
+              "cmovg rD, rS", "cmovle rD, rS", "cmovge rD, rS", "cmove rD, rS", "cmovne rD, rS")
 _HOLDS = {
     CMOVL: lambda a, b: a < b,
     CMOVG: lambda a, b: a > b,
@@ -39,8 +43,8 @@ def run_reference(program, values) -> list:
             memory[dst] = registers[src]
         elif op == CMP:
             last_cmp = (registers[dst], registers[src])
-        elif _HOLDS[op](*last_cmp):
-            registers[dst] = registers[src]
         else:
-            registers[dst]  # a cmov reads its destination even when it keeps it
+            # a cmov reads both registers, whether it fires or not
+            kept, moved = registers[dst], registers[src]
+            registers[dst] = moved if _HOLDS[op](*last_cmp) else kept
     return memory
