@@ -7,7 +7,8 @@ agree move by move on random games (differential testing).
 Every mask excludes ill-formed moves (``Program.check``): a read of a register never
 written (a cmov reads its destination too), a cmov before any cmp. The rules below are
 per role of an opcode (``kernels/isa.py``: ROLE, derived from the opcode table); an
-opcode of no known role is allowed whenever it is well-formed.
+opcode of no known role is allowed whenever it is well-formed, unless it writes nothing
+(then NO_NOOP masks it).
 
 With pruning, the rules and why a best program survives them (its canonical form, see
 ``canonical.py``, obeys every rule; the tests play the best known programs):
@@ -149,12 +150,14 @@ def reference_mask(program: Program, task: Task, actions: np.ndarray, *, pruning
                 ok = (d != s and bool(np.any(fires & differ))
                       and not bool(np.all(fires | ~differ))
                       and not loses(d, state[s], fires))
-        else:  # no rule knows this opcode: well-formed is enough
+        else:  # no other rule knows this opcode's role: well-formed is enough
             spec = OPCODES[op]
             ok = ((not spec.reads_flags or seen_cmp)
                   and all(v in written for v, kind, read in
                           ((d, spec.dst, spec.reads_dst), (s, spec.src, spec.reads_src))
                           if read and kind == REG))
+            if pruning and not (spec.writes_dst or spec.writes_flags):
+                ok = False  # NO_NOOP: writes nothing
         mask[a] = ok
     return mask
 

@@ -276,9 +276,11 @@ def _sole_flags(state, expected, meta, registers, n, read_once, out):
 
 
 @numba.njit(**JIT)
-def _mask_well_formed(op, mask, written, seen_cmp, registers, n):
-    """Allow every well-formed action of ``op`` (an opcode no pruning rule knows)."""
-    if READS_FLAGS[op] and not seen_cmp:
+def _mask_well_formed(op, mask, written, seen_cmp, prune, registers, n):
+    """Allow every well-formed action of ``op`` (an opcode of no role the pruning rules
+    know), unless pruning and it writes nothing (NO_NOOP)."""
+    if (READS_FLAGS[op] and not seen_cmp) or (prune and not (WRITES_DST[op]
+                                                             or WRITES_FLAGS[op])):
         return 0
     at = _offset(op, registers, n)
     src_range = _range(SRC_REG[op], SRC_MEM[op], registers, n)
@@ -389,7 +391,8 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
             mask[off_store + i * registers + s] = ok
             count += ok
     for c in range(_OTHER_OPS.shape[0]):
-        count += _mask_well_formed(_OTHER_OPS[c], mask, written, seen_cmp, registers, n)
+        count += _mask_well_formed(_OTHER_OPS[c], mask, written, seen_cmp, prune,
+                                   registers, n)
     meta[M_ALLOWED] = count
     return count
 

@@ -1,10 +1,11 @@
-"""The plain-Python reference interpreter: the oracle the compiled one is tested against.
+"""Plain-Python oracles: the reference interpreter, and the latency model written out.
 
 Written for obviousness, not speed: one input at a time, the instruction table of
-``/work/shared/spec/ISA.md`` read literally. It is deliberately independent of the opcode
-table in ``isa.py`` (it uses only the opcode numbers, never a column of the table), so
-the tests that compare it with everything derived from that table can catch a wrong
-entry. Adding an opcode means adding its meaning here too, from the spec.
+``/work/shared/spec/ISA.md`` read literally (and, for the latency, the model that
+``cost.py``'s docstring describes). Both are deliberately independent of the opcode table
+in ``isa.py`` (they use only the opcode numbers, never a column of the table), so the
+tests that compare them with everything derived from that table can catch a wrong entry.
+Adding an opcode means adding its text form, meaning and latency here too, from the spec.
 """
 
 from __future__ import annotations
@@ -48,3 +49,24 @@ def run_reference(program, values) -> list:
             kept, moved = registers[dst], registers[src]
             registers[dst] = moved if _HOLDS[op](*last_cmp) else kept
     return memory
+
+
+def reference_latency(program, n: int, registers: int) -> int:
+    """The latency model of ``cost.py``, one instruction form at a time: a load takes 4
+    cycles from its cell's last store, everything else 1 from the values it reads (a cmov:
+    both registers and the flags); at most 4 instructions issue per cycle."""
+    reg, mem, flags, finish, count = [0] * registers, [0] * n, 0, 0, 0
+    for op, dst, src in program:
+        count += 1
+        if op == LOAD:
+            reg[dst] = end = mem[src] + 4
+        elif op == STORE:
+            mem[dst] = end = reg[src] + 1
+        elif op == MOV:
+            reg[dst] = end = reg[src] + 1
+        elif op == CMP:
+            flags = end = max(reg[dst], reg[src]) + 1
+        else:
+            reg[dst] = end = max(reg[dst], reg[src], flags) + 1
+        finish = max(finish, end)
+    return max(finish, -(-count // 4))

@@ -10,7 +10,7 @@ from discover.kernels import (CMOVS, CMP, LOAD, MOV, N_OPCODES, OPCODES, STORE,
                               format_instruction, latency_estimate, mcmc, parse_instruction,
                               run, run_reference)
 from discover.kernels.isa import operand_range
-from discover.kernels.reference import SPEC_FORMS
+from discover.kernels.reference import SPEC_FORMS, reference_latency
 
 KNOWN_SORT3 = "discover/known/sort3.asm"
 
@@ -236,29 +236,6 @@ def _well_formed_rows(rng, n, registers, length):
             return rows
 
 
-def _reference_latency(rows, n, registers):
-    """The cost model of kernels/cost.py, written out per instruction form of the spec."""
-    reg, mem, flags, finish = [0] * registers, [0] * n, 0, 0
-    for op, d, s in rows:
-        if op == LOAD:
-            end = mem[s] + 4
-            reg[d] = end
-        elif op == STORE:
-            end = reg[s] + 1
-            mem[d] = end
-        elif op == MOV:
-            end = reg[s] + 1
-            reg[d] = end
-        elif op == CMP:
-            end = max(reg[d], reg[s]) + 1
-            flags = end
-        else:
-            end = max(reg[d], reg[s], flags) + 1
-            reg[d] = end
-        finish = max(finish, end)
-    return max(finish, -(-len(rows) // 4))
-
-
 def test_derived_tools_agree_with_the_reference_on_random_programs(tmp_path, monkeypatch):
     """Compiled interpreter, latency model, register-only length and Python export, all
     derived from the table, against spec-written oracles on programs using every opcode."""
@@ -274,7 +251,7 @@ def test_derived_tools_agree_with_the_reference_on_random_programs(tmp_path, mon
         expected = np.array([run_reference(rows, column) for column in task.inputs.T.tolist()],
                             dtype=np.int8).T
         assert np.array_equal(run(program.code, task.inputs, task.registers), expected)
-        assert latency_estimate(program.code, 3, task.registers) == _reference_latency(
+        assert latency_estimate(program.code, 3, task.registers) == reference_latency(
             rows, 3, task.registers)
         assert program.register_only_length == sum(
             re.search(r"\bm[0-9]", text) is None for text in program.instructions())
