@@ -62,6 +62,7 @@ def _of_role(role: int) -> list[int]:
 (_MOV_OP,), (_LOAD_OP,), (_STORE_OP,), (_CMP_OP,) = (
     _of_role(ROLE_MOV), _of_role(ROLE_LOAD), _of_role(ROLE_STORE), _of_role(ROLE_CMP))
 _CMOV_OPS = np.array(_of_role(ROLE_CMOV), dtype=np.int64)  # int64[C]
+_CMOV_CONDS = COND_MASK[_CMOV_OPS]  # int8[C]: their conditions
 _OTHER_OPS = np.array(_of_role(ROLE_OTHER), dtype=np.int64)  # int64[O]
 if any(OPCODES[op].writes_dst and OPCODES[op].dst == MEM for op in _OTHER_OPS):
     raise ImportError("game_step's placed counts follow memory through stores only")
@@ -329,6 +330,9 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
     off_load = _offset(_LOAD_OP, registers, n)
     off_store = _offset(_STORE_OP, registers, n)
     off_cmp = _offset(_CMP_OP, registers, n)
+    off_cmov = np.empty(_CMOV_OPS.shape[0], dtype=np.int64)  # int64[C]
+    for c in range(_CMOV_OPS.shape[0]):
+        off_cmov[c] = _offset(_CMOV_OPS[c], registers, n)
     count = 0
     for d in range(registers):
         d_written = (written >> d) & 1 == 1
@@ -368,15 +372,14 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
             # cmovCC rD, rS
             if seen_cmp:
                 for c in range(_CMOV_OPS.shape[0]):
-                    op = _CMOV_OPS[c]
                     ok = True
                     if prune:
-                        cond = COND_MASK[op]
+                        cond = _CMOV_CONDS[c]
                         # changes something, is not simply a mov (fires wherever the rows
                         # differ), and loses no value that only r{d} holds
                         ok = (d != s and (diff & cond) != 0 and (diff & ~cond & 15) != 0
                               and (sole[d] & cond) == 0)
-                    mask[_offset(op, registers, n) + k] = ok
+                    mask[off_cmov[c] + k] = ok
                     count += ok
     # stores
     for i in range(n):
