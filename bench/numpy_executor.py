@@ -19,14 +19,15 @@ def run_numpy(code, inputs, registers):
     flags = state[-1]
     for op, dst, src in code.tolist():
         effect, dst_mem, src_mem, cond = _DECODE[op]
-        d = state[dst + registers * dst_mem]
-        s = state[src + registers * src_mem]
-        if effect == COMPARE:
-            flags[:] = np.where(d < s, FLAG_LT, np.where(d == s, FLAG_EQ, FLAG_GT))
+        d = dst + registers * dst_mem  # state rows of the operands
+        s = src + registers * src_mem
+        if effect == COPY:
+            state[d] = state[s]
+        elif effect == COMPARE:
+            a, c = state[d], state[s]
+            flags[:] = np.where(a < c, FLAG_LT, np.where(a == c, FLAG_EQ, FLAG_GT))
         elif effect == SELECT:
-            np.copyto(d, s, where=(flags & cond) != 0)
-        elif effect == COPY:
-            d[:] = s
+            np.copyto(state[d], state[s], where=(flags & cond) != 0)
         else:
             raise ValueError(f"run_numpy has no rule for the effect of opcode {op}")
     return state[registers:-1].copy()
