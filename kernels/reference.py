@@ -1,11 +1,12 @@
-"""Plain-Python oracles: the reference interpreter, and the latency model written out.
+"""Plain-Python oracles: the reference interpreter, well-formedness and the latency model.
 
 Written for obviousness, not speed: one input at a time, the instruction table of
 ``/work/shared/spec/ISA.md`` read literally (and, for the latency, the model that
-``cost.py``'s docstring describes). Both are deliberately independent of the opcode table
-in ``isa.py`` (they use only the opcode numbers, never a column of the table), so the
-tests that compare them with everything derived from that table can catch a wrong entry.
-Adding an opcode means adding its text form, meaning and latency here too, from the spec.
+``cost.py``'s docstring describes). They are deliberately independent of the opcode
+table in ``isa.py`` (they use only the opcode numbers, never a column of the table), so
+the tests that compare them with everything derived from the table catch a wrong entry.
+Adding an opcode means adding its text form, meaning, reads and latency here too, from
+the spec.
 """
 
 from __future__ import annotations
@@ -44,11 +45,35 @@ def run_reference(program, values) -> list:
             memory[dst] = registers[src]
         elif op == CMP:
             last_cmp = (registers[dst], registers[src])
+        elif _HOLDS[op](*last_cmp):
+            registers[dst] = registers[src]
         else:
-            # a cmov reads both registers, whether it fires or not
-            kept, moved = registers[dst], registers[src]
-            registers[dst] = moved if _HOLDS[op](*last_cmp) else kept
+            registers[dst]  # a cmov reads its destination even when it keeps it
     return memory
+
+
+def reference_well_formed(program, n: int, registers: int) -> bool:
+    """ISA.md's well-formedness, one instruction form at a time: operands in range, no
+    register read before it is written (a cmov reads both of its registers), no cmov
+    before a cmp."""
+    written, seen_cmp = set(), False
+    for op, dst, src in program:
+        if op == LOAD:
+            ok, reads = 0 <= dst < registers and 0 <= src < n, ()
+        elif op == STORE:
+            ok, reads = 0 <= dst < n and 0 <= src < registers, (src,)
+        elif op in (MOV, CMP, *_HOLDS):
+            ok = 0 <= dst < registers and 0 <= src < registers
+            reads = (src,) if op == MOV else (dst, src)
+        else:
+            return False
+        if not ok or not written.issuperset(reads) or (op in _HOLDS and not seen_cmp):
+            return False
+        if op == CMP:
+            seen_cmp = True
+        elif op != STORE:
+            written.add(dst)
+    return True
 
 
 def reference_latency(program, n: int, registers: int) -> int:
