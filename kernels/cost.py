@@ -5,8 +5,9 @@ ISSUE_WIDTH instructions per cycle, renames registers (so only true dependencies
 and gives each opcode the fixed latency of its class in the opcode table (CYCLES, roughly
 a modern x86-64 core with L1 hits). An instruction starts once every value it reads is
 ready: the registers it reads (a cmov reads its destination too), the memory cell it
-loads, and the flags of the last cmp for a cmov. The estimate is ``max(critical path, ceil(P / ISSUE_WIDTH))``: the
-longest dependency chain, or the issue bottleneck when the program is long and parallel.
+loads, and the flags of the last cmp for a cmov. The estimate is
+``max(critical path, ceil(P / ISSUE_WIDTH))``: the longest dependency chain, or the issue
+bottleneck when the program is long and parallel.
 Real cores differ (ports, store forwarding, move elimination); ``discover bench``
 measures real latency.
 """

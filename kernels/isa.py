@@ -395,12 +395,15 @@ class Program:
                 written[dst] = True
 
 
-__all__ = ["ALL_FLAGS", "CMOVE", "CMOVG", "CMOVGE", "CMOVL", "CMOVLE", "CMOVNE", "CMOVS",
-           "CMOV_NAMES", "CMP", "COMPARE", "COND_MASK", "COPY", "DST_MEM", "DST_REG",
-           "EFFECT", "FLAG_EQ", "FLAG_GT", "FLAG_LT", "FLAG_UNSET", "FORMS", "LOAD",
-           "MAX_ITEMS", "MAX_OPERAND", "MAX_REGISTERS", "MEM", "MEMORY_OPS", "MIRROR", "MNEMONICS",
-           "MOV", "NONE", "N_OPCODES", "OPCODES", "OpSpec", "Program", "ProgramError",
-           "READS_DST", "READS_FLAGS", "READS_SRC", "REG", "REGISTER_READS", "ROLE", "ROLE_CMOV", "ROLE_CMP",
-           "ROLE_LOAD", "ROLE_MOV", "ROLE_OTHER", "ROLE_STORE", "SELECT", "SRC_MEM", "SRC_REG",
-           "STORE", "SWAPPED", "WRITES_DST", "WRITES_FLAGS", "format_instruction",
-           "operand_range", "parse_instruction", "shorten"]
+__all__ = [
+    "ALL_FLAGS", "ALU", "CMOVE", "CMOVG", "CMOVGE", "CMOVL", "CMOVLE", "CMOVNE",
+    "CMOVS", "CMOV_NAMES", "CMP", "COMPARE", "COND_MASK", "COPY", "DST_MEM", "DST_REG",
+    "EFFECT", "FLAG_EQ", "FLAG_GT", "FLAG_LT", "FLAG_UNSET", "FORMS", "LOAD",
+    "LOAD_LATENCY", "MAX_ITEMS", "MAX_OPERAND", "MAX_REGISTERS", "MAX_SHOWN", "MEM",
+    "MEMORY_OPS", "MIRROR", "MNEMONICS", "MOV", "NONE", "N_OPCODES", "OPCODES",
+    "OpSpec", "Program", "ProgramError", "READS_DST", "READS_FLAGS", "READS_SRC", "REG",
+    "REGISTER_READS", "ROLE", "ROLE_CMOV", "ROLE_CMP", "ROLE_LOAD", "ROLE_MOV",
+    "ROLE_OTHER", "ROLE_STORE", "SELECT", "SRC_MEM", "SRC_REG", "STORE",
+    "STORE_LATENCY", "SWAPPED", "WRITES_DST", "WRITES_FLAGS", "format_instruction",
+    "operand_range", "parse_instruction", "shorten",
+]
