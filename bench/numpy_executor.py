@@ -3,7 +3,11 @@ across all inputs (what a careful pure-numpy implementation of this ISA does).""
 
 import numpy as np
 
-from discover.kernels import CMP, COND_MASK, FLAG_EQ, FLAG_GT, FLAG_LT, LOAD, MOV, STORE, UNSET
+from discover.kernels import OPCODES, UNSET
+from discover.kernels.isa import COMPARE, COPY, FLAG_EQ, FLAG_GT, FLAG_LT, MEM, SELECT
+
+# Per opcode, from the table: (effect, dst is a memory cell, src is one, cmov condition).
+_DECODE = [(spec.effect, spec.dst == MEM, spec.src == MEM, spec.cond) for spec in OPCODES]
 
 
 def run_numpy(code, inputs, registers):
@@ -14,15 +18,16 @@ def run_numpy(code, inputs, registers):
     state[-1] = 0
     flags = state[-1]
     for op, dst, src in code.tolist():
-        if op == MOV:
-            state[dst] = state[src]
-        elif op == LOAD:
-            state[dst] = state[registers + src]
-        elif op == STORE:
-            state[registers + dst] = state[src]
-        elif op == CMP:
-            a, c = state[dst], state[src]
+        effect, dst_mem, src_mem, cond = _DECODE[op]
+        d = dst + registers * dst_mem  # state rows of the operands
+        s = src + registers * src_mem
+        if effect == COPY:
+            state[d] = state[s]
+        elif effect == COMPARE:
+            a, c = state[d], state[s]
             flags[:] = np.where(a < c, FLAG_LT, np.where(a == c, FLAG_EQ, FLAG_GT))
+        elif effect == SELECT:
+            np.copyto(state[d], state[s], where=(flags & cond) != 0)
         else:
-            np.copyto(state[dst], state[src], where=(flags & COND_MASK[op]) != 0)
+            raise ValueError(f"run_numpy has no rule for the effect of opcode {op}")
     return state[registers:-1].copy()

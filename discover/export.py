@@ -24,10 +24,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from discover.kernels import (CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMP, COND_MASK,
-                              FLAG_EQ, FLAG_GT, FLAG_LT, LOAD, MOV, STORE, Program, ProgramError, Task, format_instruction,
-                              verify)
+from discover.kernels import (COND_MASK, OPCODES, Program, ProgramError, Task,
+                              format_instruction, verify)
 from discover.kernels.interp import JIT
+from discover.kernels.isa import ALL_FLAGS, COMPARE, MEM, REG
 
 __all__ = [
     "ExportError", "ExportInfo", "cache_dir", "check_exportable", "load_module",
@@ -38,11 +38,9 @@ __all__ = [
 FORMATS = ("python", "numba", "c")
 C_TYPES = {"int64": ("int64_t", 8), "int32": ("int32_t", 4)}
 
-# The Python comparison each cmov's condition stands for: `cmp rA, rB` then cmovCC reads
-# "A CC B" (Intel operand order, as in docs/ISA.md).
-_PY_OP = {CMOVL: "<", CMOVG: ">", CMOVLE: "<=", CMOVGE: ">=", CMOVE: "==", CMOVNE: "!="}
-_ALL_FLAGS = FLAG_LT | FLAG_EQ | FLAG_GT
-_CMOV_SUFFIX = {CMOVL: "l", CMOVG: "g", CMOVLE: "le", CMOVGE: "ge", CMOVE: "e", CMOVNE: "ne"}
+# Every statement comes from the opcode table's templates (kernels/isa.py, OPCODES): a
+# cmov's `compare` is the relation "A CC B" of the last `cmp rA, rB` (Intel operand order,
+# as in docs/ISA.md).
 
 # x86-64 has 16 general registers; rsp is never free and the array pointer needs one, and
 # GCC may keep rbp as frame pointer: 13 program registers always fit.
@@ -101,11 +99,23 @@ def check_exportable(program: Program, task: Task, force: bool = False) -> Expor
 def _used_registers(program: Program) -> list[int]:
     used = set()
     for op, dst, src in program:
-        if op != STORE:
-            used.add(dst)
-        if op != LOAD:
-            used.add(src)
+        spec = OPCODES[op]
+        used.update(v for v, kind in ((dst, spec.dst), (src, spec.src)) if kind == REG)
     return sorted(used)
+
+
+def _statement(template: str, op: int, dst: int, src: int, register, memory) -> str:
+    """A table template with its operands written as ``register(i)`` / ``memory(i)``."""
+    spec = OPCODES[op]
+
+    def operand(kind, value):
+        return register(value) if kind == REG else memory(value) if kind == MEM else ""
+
+    return template.format(dst=operand(spec.dst, dst), src=operand(spec.src, src))
+
+
+def _reg(i: int) -> str:
+    return f"r{i}"
 
 
 def _comment_block(info: ExportInfo, prefix: str) -> str:
@@ -128,7 +138,7 @@ def _python_blocks(program: Program) -> list[tuple[str, list]]:
     blocks: list[tuple[str, list]] = []
     for row in program:
         op = row[0]
-        if op not in _PY_OP:
+        if not OPCODES[op].reads_flags:
             blocks.append(("row", [row]))
             continue
         if blocks and blocks[-1][0] == "chain":
@@ -139,7 +149,7 @@ def _python_blocks(program: Program) -> list[tuple[str, list]]:
             covered = 0
             for run in runs:
                 covered |= int(COND_MASK[run[0][0]])
-            if not covered & int(COND_MASK[op]) and covered != _ALL_FLAGS:
+            if not covered & int(COND_MASK[op]) and covered != ALL_FLAGS:
                 runs.append([row])
                 continue
         blocks.append(("chain", [[row]]))
@@ -159,33 +169,31 @@ def _python_body(program: Program, indent: str, memory) -> list[str]:
     for k, (kind, items) in enumerate(blocks):
         if kind == "chain":
             for number, run in enumerate(items):
-                cond = f"{lhs} {_PY_OP[run[0][0]]} {rhs}"
+                cond = f"{lhs} {OPCODES[run[0][0]].compare} {rhs}"
                 covered = 0
                 for other in items[:number]:
                     covered |= int(COND_MASK[other[0][0]])
                 if number == 0:
                     lines.append((f"if {cond}:", None))
-                elif covered | int(COND_MASK[run[0][0]]) == _ALL_FLAGS:
+                elif covered | int(COND_MASK[run[0][0]]) == ALL_FLAGS:
                     lines.append(("else:", None))
                 else:
                     lines.append((f"elif {cond}:", None))
                 for op, d, s in run:
-                    lines.append((f"    r{d} = r{s}", format_instruction(op, d, s)))
+                    code = _statement(OPCODES[op].python, op, d, s, _reg, memory)
+                    lines.append(("    " + code, format_instruction(op, d, s)))
             continue
         op, dst, src = items[0]
         text = format_instruction(op, dst, src)
-        if op == MOV:
-            lines.append((f"r{dst} = r{src}", text))
-        elif op == LOAD:
-            lines.append((f"r{dst} = {memory(src)}", text))
-        elif op == STORE:
-            lines.append((f"{memory(dst)} = r{src}", text))
+        code = _statement(OPCODES[op].python, op, dst, src, _reg, memory)
+        if OPCODES[op].effect != COMPARE:
+            lines.append((code, text))
         elif _live_flags_safe(blocks, k):
             lhs, rhs = f"r{dst}", f"r{src}"
             lines.append((None, text))
         else:
             lhs, rhs = "lhs", "rhs"
-            lines.append((f"lhs, rhs = r{dst}, r{src}", text))
+            lines.append((code, text))
     width = max((len(code) for code, _ in lines if code), default=0) + 2
     out = []
     for code, text in lines:
@@ -206,9 +214,10 @@ def _live_flags_safe(blocks, k: int) -> bool:
         rows = [row for run in items for row in run] if kind == "chain" else items
         if kind == "chain" and written & {a, b}:
             return False
-        if kind == "row" and rows[0][0] == CMP:
+        if kind == "row" and OPCODES[rows[0][0]].writes_flags:
             return True
-        written.update(dst for op, dst, _ in rows if op != STORE)
+        written.update(dst for op, dst, _ in rows
+                       if OPCODES[op].writes_dst and OPCODES[op].dst == REG)
     return True
 
 
@@ -243,7 +252,7 @@ def _select_body(program: Program, indent: str, memory, conditional) -> list[str
     Saving the compared values at each cmp is what the flags do; the compiler drops the
     copies where they are not needed. ``conditional(cond, then, other)`` writes a select.
     """
-    out = list(_select_rows(program, memory, "lhs, rhs = r{}, r{}", conditional, end=""))
+    out = list(_select_rows(program, memory, "python", conditional))
     width = max(len(code) for code, _ in out) + 2
     return [f"{indent}{code:<{width}}# {text}" for code, text in out]
 
@@ -283,22 +292,9 @@ def to_numba_source(program: Program, task: Task, force: bool = False) -> str:
 
 def _asm_lines(program: Program, size: int) -> list[str]:
     """The instructions in AT&T syntax over named operands (%[rK], %[a])."""
-    out = []
-    for op, dst, src in program:
-        if op == MOV:
-            text = f"mov %[r{src}], %[r{dst}]"
-        elif op == LOAD:
-            text = f"mov {size * src}(%[a]), %[r{dst}]"
-        elif op == STORE:
-            text = f"mov %[r{src}], {size * dst}(%[a])"
-        elif op == CMP:
-            # Intel `cmp rA, rB` sets flags for A - B; AT&T writes the operands reversed.
-            text = f"cmp %[r{src}], %[r{dst}]"
-        else:
-            # Intel `cmovCC rD, rS` = AT&T `cmovCC rS, rD`.
-            text = f"cmov{_CMOV_SUFFIX[op]} %[r{src}], %[r{dst}]"
-        out.append((text, format_instruction(op, dst, src)))
-    return out
+    return [(_statement(OPCODES[op].att, op, dst, src, lambda i: f"%[r{i}]",
+                        lambda i: f"{size * i}(%[a])"), format_instruction(op, dst, src))
+            for op, dst, src in program]
 
 
 def to_c_source(program: Program, task: Task, force: bool = False,
@@ -320,8 +316,7 @@ def to_c_source(program: Program, task: Task, force: bool = False,
         return f"({cond}) ? {then} : {other};"
 
     portable = []
-    for code, text in _select_rows(program, lambda i: f"a[{i}]", "lhs = r{}; rhs = r{}",
-                                   select, end=";"):
+    for code, text in _select_rows(program, lambda i: f"a[{i}]", "c", select):
         portable.append(f"    {code:<34}/* {text} */")
     lines = ["/*", _comment_block(info, " * ").rstrip("\n"), " */", "#include <stdint.h>", ""]
     lines += ["/* Portable C: the same instruction sequence, one statement each. */",
@@ -358,22 +353,17 @@ def to_c_source(program: Program, task: Task, force: bool = False,
     return "\n".join(lines)
 
 
-def _select_rows(program: Program, memory, compare: str, select, end: str):
-    """``(statement, instruction text)`` per instruction, in Python or C syntax: memory(i)
-    names cell i, ``compare`` saves the compared registers, ``select`` writes a cmov,
-    ``end`` closes a statement."""
+def _select_rows(program: Program, memory, language: str, select):
+    """``(statement, instruction text)`` per instruction, in ``language`` "python" or "c"
+    (the table's templates): memory(i) names cell i; a conditional instruction's
+    assignment ``X = Y`` becomes ``X = select(cond, Y, X)``."""
     for op, dst, src in program:
+        spec = OPCODES[op]
         text = format_instruction(op, dst, src)
-        if op == MOV:
-            code = f"r{dst} = r{src}{end}"
-        elif op == LOAD:
-            code = f"r{dst} = {memory(src)}{end}"
-        elif op == STORE:
-            code = f"{memory(dst)} = r{src}{end}"
-        elif op == CMP:
-            code = compare.format(dst, src) + end
-        else:
-            code = f"r{dst} = {select(f'lhs {_PY_OP[op]} rhs', f'r{src}', f'r{dst}')}"
+        code = _statement(getattr(spec, language), op, dst, src, _reg, memory)
+        if spec.reads_flags:
+            target, value = code.rstrip(";").split(" = ", 1)
+            code = f"{target} = {select(f'lhs {spec.compare} rhs', value, target)}"
         yield code, text
 
 

@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from discover.kernels import (CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMP, COND_MASK,
-                              FLAG_EQ, LOAD, MOV, STORE, Program, Task, format_instruction,
+from discover.kernels import (COND_MASK, FLAG_EQ, OPCODES, Program, Task, format_instruction,
                               run)
+from discover.kernels.isa import (MEM, REG, ROLE, ROLE_CMOV, ROLE_CMP, ROLE_LOAD, ROLE_MOV,
+                                  ROLE_STORE, SWAPPED)
 
 from .game import AssemblyGame
 
-_SWAPPED = {CMOVL: CMOVG, CMOVG: CMOVL, CMOVLE: CMOVGE, CMOVGE: CMOVLE,
-            CMOVE: CMOVE, CMOVNE: CMOVNE}
 _FLAGS = -1  # resource id of the flags in dependency analysis
+_MOV = next(op for op in range(len(OPCODES)) if ROLE[op] == ROLE_MOV)  # a cmov made a mov
 
 
 class CanonicalError(ValueError):
@@ -41,35 +41,37 @@ class CanonicalError(ValueError):
 def _resources(row, registers):
     """(reads, writes) of one instruction; memory cell i is resource registers + i."""
     op, d, s = row
-    if op == MOV:
-        return {s}, {d}
-    if op == LOAD:
-        return {registers + s}, {d}
-    if op == STORE:
-        return {s}, {registers + d}
-    if op == CMP:
-        return {d, s}, {_FLAGS}
-    return {d, s, _FLAGS}, {d}
+    spec = OPCODES[op]
+    dst = d + registers * (spec.dst == MEM)
+    src = s + registers * (spec.src == MEM)
+    reads = {r for r, kind, read in ((dst, spec.dst, spec.reads_dst),
+                                     (src, spec.src, spec.reads_src)) if read and kind}
+    writes = {dst} if spec.writes_dst and spec.dst else set()
+    if spec.reads_flags:
+        reads.add(_FLAGS)
+    if spec.writes_flags:
+        writes.add(_FLAGS)
+    return reads, writes
 
 
 def _drop_dead(rows):
     """Drop cmps whose flags no cmov reads and stores overwritten before any load."""
     keep = [True] * len(rows)
     for k, (op, d, _) in enumerate(rows):
-        if op == CMP:
+        if ROLE[op] == ROLE_CMP:
             read = False
             for op2, _, _ in rows[k + 1:]:
-                if op2 == CMP:
-                    break
-                if op2 in _SWAPPED:
+                if OPCODES[op2].reads_flags:
                     read = True
                     break
-            keep[k] = read
-        elif op == STORE:
-            for op2, d2, s2 in rows[k + 1:]:
-                if op2 == LOAD and s2 == d:
+                if OPCODES[op2].writes_flags:
                     break
-                if op2 == STORE and d2 == d:
+            keep[k] = read
+        elif ROLE[op] == ROLE_STORE:
+            for op2, d2, s2 in rows[k + 1:]:
+                if OPCODES[op2].src == MEM and OPCODES[op2].reads_src and s2 == d:
+                    break
+                if ROLE[op2] == ROLE_STORE and d2 == d:
                     keep[k] = False
                     break
     return [row for row, kept in zip(rows, keep) if kept]
@@ -77,7 +79,7 @@ def _drop_dead(rows):
 
 def _order_loads(rows, registers, read_once=True):
     """A dependency-respecting order with first loads in increasing cell order (or raise)."""
-    cells = [s for op, _, s in rows if op == LOAD]
+    cells = [s for op, _, s in rows if ROLE[op] == ROLE_LOAD]
     if read_once and len(set(cells)) != len(cells):
         twice = sorted({c for c in cells if cells.count(c) > 1})
         raise CanonicalError(f"m{twice[0]} is loaded more than once (the game reads each "
@@ -94,7 +96,7 @@ def _order_loads(rows, registers, read_once=True):
                 preds[j].add(i)
     first_at = {}
     for k, (op, _, s) in enumerate(rows):
-        if op == LOAD:
+        if ROLE[op] == ROLE_LOAD:
             first_at.setdefault(s, k)
     load_order = sorted(first_at.items())
     for (_, a), (_, b) in zip(load_order, load_order[1:]):
@@ -115,28 +117,21 @@ def _rename(rows):
     """Rename registers in order of first write (a bijection, so the program is equivalent)."""
     names = {}
     for op, d, _ in rows:
-        if op in (MOV, LOAD) and d not in names:
+        if OPCODES[op].writes_dst and OPCODES[op].dst == REG and d not in names:
             names[d] = len(names)
-    out = []
-    for op, d, s in rows:
-        if op == LOAD:
-            out.append((op, names[d], s))
-        elif op == STORE:
-            out.append((op, d, names[s]))
-        else:
-            out.append((op, names[d], names[s]))
-    return out
+    return [(op, names[d] if OPCODES[op].dst == REG else d,
+             names[s] if OPCODES[op].src == REG else s) for op, d, s in rows]
 
 
 def _orient_compares(rows):
     """Write every cmp as ``cmp rA, rB`` with A < B, swapping its cmovs' conditions."""
     out, swap = [], False
     for op, d, s in rows:
-        if op == CMP:
+        if ROLE[op] == ROLE_CMP:
             swap = d > s
             out.append((op, min(d, s), max(d, s)))
-        elif op in _SWAPPED and swap:
-            out.append((_SWAPPED[op], d, s))
+        elif op in SWAPPED and swap:
+            out.append((SWAPPED[op], d, s))
         else:
             out.append((op, d, s))
     return out
@@ -173,34 +168,36 @@ def _replay_once(game, rows):
             continue
         state = game._state
         rest = list(rows)
-        same_rows = op != LOAD and op != STORE and np.array_equal(state[d], state[s])
-        if (op == MOV and same_rows) or (
-                op == LOAD and np.array_equal(state[d], state[game.task.registers + s])):
+        role = ROLE[op]
+        same_rows = (OPCODES[op].dst == OPCODES[op].src == REG
+                     and np.array_equal(state[d], state[s]))
+        if (role == ROLE_MOV and same_rows) or (
+                role == ROLE_LOAD and np.array_equal(state[d], state[game.task.registers + s])):
             del rest[k]  # changes nothing
             return rest
-        if op in _SWAPPED:
+        if role == ROLE_CMOV:
             fires = (state[-1] & COND_MASK[op]) != 0
             differ = state[d] != state[s]
             if not np.any(fires & differ):
                 del rest[k]  # never changes anything
                 return rest
             if np.all(fires | ~differ):
-                rest[k] = (MOV, d, s)  # fires wherever it matters: a mov
+                rest[k] = (_MOV, d, s)  # fires wherever it matters: a mov
                 return rest
-        if op == CMP and same_rows:
+        if role == ROLE_CMP and same_rows:
             # flags are "equal" on every input: its cmovs become movs or nothing
             del rest[k]
             j = k
-            while j < len(rest) and rest[j][0] != CMP:
+            while j < len(rest) and not OPCODES[rest[j][0]].writes_flags:
                 c, cd, cs = rest[j]
-                if c in _SWAPPED and COND_MASK[c] & FLAG_EQ:
-                    rest[j] = (MOV, cd, cs)
-                elif c in _SWAPPED:
+                if ROLE[c] == ROLE_CMOV and COND_MASK[c] & FLAG_EQ:
+                    rest[j] = (_MOV, cd, cs)
+                elif ROLE[c] == ROLE_CMOV:
                     del rest[j]
                     continue
                 j += 1
             return rest
-        if op == CMP:
+        if role == ROLE_CMP:
             a, b = state[d], state[s]
             new = np.where(a < b, 1, np.where(a == b, 2, 4))
             if np.array_equal(new, state[-1]):
@@ -213,10 +210,10 @@ def _replay_once(game, rows):
 
 def _why(op, d):
     """A short reason a move is masked (for error messages)."""
-    if op == STORE:
+    if ROLE[op] == ROLE_STORE:
         return (f"m{d} is stored twice, stored before it is loaded, or stored with a "
                 "value that is not its sorted value for every input")
-    if op == LOAD:
+    if ROLE[op] == ROLE_LOAD:
         return ("first loads must read m0, m1, ... in order, each cell once (or, with "
                 "read_once=False, again before it is stored)")
     return "it breaks a pruning rule of the game"

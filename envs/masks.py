@@ -5,7 +5,10 @@ recomputes the same mask from the program alone with plain numpy, and the tests 
 agree move by move on random games (differential testing).
 
 Every mask excludes ill-formed moves (``Program.check``): a read of a register never
-written (a cmov reads its destination too), a cmov before any cmp.
+written (a cmov reads its destination too), a cmov before any cmp. The rules below are
+per role of an opcode (``kernels/isa.py``: ROLE, derived from the opcode table); an
+opcode of no known role is allowed whenever it is well-formed, unless it writes nothing
+(then NO_NOOP masks it).
 
 With pruning, the rules and why a best program survives them (its canonical form, see
 ``canonical.py``, obeys every rule; the tests play the best known programs):
@@ -59,8 +62,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from discover.kernels import (CMP, COND_MASK, LOAD, MOV, STORE, Program, Task, initial_state,
-                              step)
+from discover.kernels import COND_MASK, OPCODES, Program, Task, initial_state, step
+from discover.kernels.isa import (REG, ROLE, ROLE_CMOV, ROLE_CMP, ROLE_LOAD, ROLE_MOV,
+                                  ROLE_STORE)
 
 RULES = ("LOADS_IN_ORDER", "STORE_ONCE_AFTER_LOAD", "STRICT_STORES", "FIRST_WRITE_ORDER",
          "CMP_ORDERED", "NO_CMP_AFTER_CMP", "NO_NOOP", "CMOV_NOT_MOV", "NO_DEAD_END")
@@ -86,12 +90,12 @@ def reference_mask(program: Program, task: Task, actions: np.ndarray, *, pruning
     if np.array_equal(memory, task.expected) or (max_length and len(program) >= max_length):
         return mask
     ops = [op for op, _, _ in program]
-    written = {d for op, d, _ in program if op not in (STORE, CMP)}
-    loaded = {s for op, _, s in program if op == LOAD}
-    stored = {d for op, d, _ in program if op == STORE}
+    written = {d for op, d, _ in program if OPCODES[op].writes_dst and OPCODES[op].dst == REG}
+    loaded = {s for op, _, s in program if ROLE[op] == ROLE_LOAD}
+    stored = {d for op, d, _ in program if ROLE[op] == ROLE_STORE}
     next_load = max(loaded) + 1 if loaded else 0
-    seen_cmp = CMP in ops
-    after_cmp = bool(ops) and ops[-1] == CMP
+    seen_cmp = any(OPCODES[op].writes_flags for op in ops)
+    after_cmp = bool(ops) and OPCODES[ops[-1]].writes_flags
     fresh = min(set(range(r)) - written, default=r)
     flags = state[-1]
 
@@ -113,12 +117,13 @@ def reference_mask(program: Program, task: Task, actions: np.ndarray, *, pruning
         return bool(np.any(sole[d] & (new_row != state[d]) & where))
 
     for a, (op, d, s) in enumerate(actions):
-        if op == MOV:
+        role = ROLE[op]
+        if role == ROLE_MOV:
             ok = s in written
             if ok and pruning:
                 ok = (d != s and (d in written or d == fresh)
                       and not np.array_equal(state[d], state[s]) and not loses(d, state[s]))
-        elif op == LOAD:
+        elif role == ROLE_LOAD:
             ok = True
             if pruning:
                 first = s == next_load
@@ -126,18 +131,18 @@ def reference_mask(program: Program, task: Task, actions: np.ndarray, *, pruning
                           and not np.array_equal(state[d], state[r + s]))
                 ok = ((first or reload) and (d in written or d == fresh)
                       and not loses(d, state[r + s]))
-        elif op == STORE:
+        elif role == ROLE_STORE:
             ok = s in written
             if ok and pruning:
                 ok = d in loaded and d not in stored
                 if ok and strict_stores:
                     ok = np.array_equal(state[s], task.expected[d])
-        elif op == CMP:
+        elif role == ROLE_CMP:
             ok = d in written and s in written
             if ok and pruning:
                 ok = (d < s and not after_cmp and not np.array_equal(state[d], state[s])
                       and not np.array_equal(_flags_of(state[d], state[s]), flags))
-        else:
+        elif role == ROLE_CMOV:
             ok = seen_cmp and d in written and s in written
             if ok and pruning:
                 fires = (flags & COND_MASK[op]) != 0
@@ -145,6 +150,14 @@ def reference_mask(program: Program, task: Task, actions: np.ndarray, *, pruning
                 ok = (d != s and bool(np.any(fires & differ))
                       and not bool(np.all(fires | ~differ))
                       and not loses(d, state[s], fires))
+        else:  # no other rule knows this opcode's role: well-formed is enough
+            spec = OPCODES[op]
+            ok = ((not spec.reads_flags or seen_cmp)
+                  and all(v in written for v, kind, read in
+                          ((d, spec.dst, spec.reads_dst), (s, spec.src, spec.reads_src))
+                          if read and kind == REG))
+            if pruning and not (spec.writes_dst or spec.writes_flags):
+                ok = False  # NO_NOOP: writes nothing
         mask[a] = ok
     return mask
 

@@ -9,19 +9,20 @@ from .interp import (UNSET, initial_state, placed_counts, run, run_batch, step,
                      step_batch)
 from .isa import (CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMOVS, CMP, COND_MASK,
                   FLAG_EQ, FLAG_GT, FLAG_LT, FLAG_UNSET, LOAD, MAX_REGISTERS, MOV,
-                  N_OPCODES, STORE, Program, ProgramError, format_instruction,
-                  parse_instruction)
+                  N_OPCODES, OPCODES, STORE, OpSpec, Program, ProgramError,
+                  format_instruction, parse_instruction)
 from .networks import OPTIMAL_NETWORKS, baseline_program, network_program
 from .reference import run_reference
 from .tasks import TASK_NAMES, Task, TaskError, weak_orderings
 from .verify import Verification, verify
 
 __all__ = [
-    "CMOVE", "CMOVG", "CMOVGE", "CMOVL", "CMOVLE", "CMOVNE", "CMOVS", "CMP", "COND_MASK",
-    "FLAG_EQ", "FLAG_GT", "FLAG_LT", "FLAG_UNSET", "ISSUE_WIDTH", "LATENCY", "LOAD",
-    "MAX_REGISTERS", "MOV", "N_OPCODES", "OPTIMAL_NETWORKS", "STORE", "TASK_NAMES", "UNSET",
-    "Program", "ProgramError", "Task", "TaskError", "Verification", "baseline_program",
-    "format_instruction", "initial_state", "latency_estimate", "network_program",
+    "CMOVE", "CMOVG", "CMOVGE", "CMOVL", "CMOVLE", "CMOVNE", "CMOVS", "CMP",
+    "COND_MASK", "FLAG_EQ", "FLAG_GT", "FLAG_LT", "FLAG_UNSET", "ISSUE_WIDTH",
+    "LATENCY", "LOAD", "MAX_REGISTERS", "MOV", "N_OPCODES", "OPCODES", "OPTIMAL_NETWORKS",
+    "OpSpec", "Program", "ProgramError", "STORE", "TASK_NAMES", "Task", "TaskError", "UNSET",
+    "Verification", "baseline_program", "format_instruction", "initial_state",
+    "latency_estimate", "network_program",
     "parse_instruction", "placed_counts", "run", "run_batch", "run_reference", "step",
     "step_batch", "verify", "weak_orderings",
 ]

@@ -26,8 +26,10 @@ import numpy as np
 
 from .cost import latency_estimate
 from .interp import JIT, UNSET, step
-from .isa import (CMOVL, CMP, COND_MASK, FLAG_EQ, FLAG_GT, FLAG_LT, LOAD, MOV, N_OPCODES,
-                  STORE)
+from .isa import (COND_MASK, DST_MEM, DST_REG, MEM, FLAG_EQ, FLAG_GT, FLAG_LT, N_OPCODES, OPCODES,
+                  READS_DST, READS_FLAGS, READS_SRC, ROLE, ROLE_CMOV, ROLE_CMP, ROLE_LOAD,
+                  ROLE_MOV, ROLE_OTHER, ROLE_STORE, SRC_MEM, SRC_REG, WRITES_DST,
+                  WRITES_FLAGS, operand_range)
 
 # params: int64[N_PARAMS], constant for one game; P_AT_* are byte offsets in the buffer
 (P_R, P_N, P_B, P_L, P_PRUNE, P_STRICT, P_COST, P_SEPARATE, P_DEAD_ENDS, P_READ_ONCE, P_K,
@@ -51,18 +53,54 @@ EMPTY = -1  # padding of program rows past the length
 UNSET_BIT = 8  # pairdiff bit for inputs whose flags are unset (no cmp yet)
 
 
+def _of_role(role: int) -> list[int]:
+    return [op for op in range(N_OPCODES) if ROLE[op] == role]
+
+
+# The opcodes of each role (kernels/isa.py). build_mask's rules expect one register copy,
+# load, store and compare, any number of cmovs, and apply only well-formedness to the rest.
+(_MOV_OP,), (_LOAD_OP,), (_STORE_OP,), (_CMP_OP,) = (
+    _of_role(ROLE_MOV), _of_role(ROLE_LOAD), _of_role(ROLE_STORE), _of_role(ROLE_CMP))
+_CMOV_OPS = np.array(_of_role(ROLE_CMOV), dtype=np.int64)  # int64[C]
+_CMOV_CONDS = COND_MASK[_CMOV_OPS]  # int8[C]: their conditions
+_OTHER_OPS = np.array(_of_role(ROLE_OTHER), dtype=np.int64)  # int64[O]
+if any(OPCODES[op].writes_dst and OPCODES[op].dst == MEM for op in _OTHER_OPS):
+    raise ImportError("game_step's placed counts follow memory through stores only")
+
+# Where each opcode's block of actions starts in action_table, as counts of blocks of each
+# size before it: offset = R^2 OFF_RR + R N OFF_RN + R OFF_R + N OFF_N + OFF_1.
+_SIZES = [(OPCODES[op].dst, OPCODES[op].src) for op in range(N_OPCODES)]
+
+
+def _offset_counts(shape) -> np.ndarray:
+    counts = [0]
+    for kinds in _SIZES:
+        sizes = sorted(kind for kind in kinds if kind)  # registers / memory operands
+        counts.append(counts[-1] + (sizes == shape))
+    return np.array(counts[:-1], dtype=np.int64)  # int64[N_OPCODES]
+
+
+_OFF_RR, _OFF_RN, _OFF_R, _OFF_N, _OFF_1 = (
+    _offset_counts(shape) for shape in (["r", "r"], ["m", "r"], ["r"], ["m"], []))
+
+
+def n_actions(n: int, registers: int) -> int:
+    """A, the number of actions: every instruction over R registers and N cells."""
+    return sum(operand_range(s.dst, n, registers) * operand_range(s.src, n, registers)
+               for s in OPCODES)
+
+
 def action_table(n: int, registers: int) -> np.ndarray:
     """``int32[A, 3]  # (op, dst, src)``: every instruction over R registers and N cells.
 
     Ordered by opcode, then destination, then source (``build_mask`` relies on this
-    layout); A = 8 R^2 + 2 R N. No-ops such as ``mov r1, r1`` are included: they are
-    masked, not missing, so every instruction of the ISA has an action.
+    layout); A = 8 R^2 + 2 R N in ISA v1. No-ops such as ``mov r1, r1`` are included:
+    they are masked, not missing, so every instruction of the ISA has an action.
     """
     rows = []
-    for op in range(N_OPCODES):
-        dst_range = n if op == STORE else registers
-        src_range = n if op == LOAD else registers
-        rows += [(op, d, s) for d in range(dst_range) for s in range(src_range)]
+    for op, spec in enumerate(OPCODES):
+        rows += [(op, d, s) for d in range(operand_range(spec.dst, n, registers))
+                 for s in range(operand_range(spec.src, n, registers))]
     return np.array(rows, dtype=np.int32)
 
 
@@ -72,9 +110,9 @@ def buffer_layout(n: int, registers: int, n_inputs: int, length: int, n_observed
     byte offset)], total bytes)``. Larger dtypes first, so every view is aligned; the
     observed-state block exists only when the observation shows a subset of the inputs."""
     slots = registers + n + 1
-    n_actions = 8 * registers * registers + 2 * registers * n
     blocks = [("meta", np.int64, (N_META,)), ("program", np.int32, (length, 3)),
-              ("pairdiff", np.uint8, (registers, registers)), ("mask", np.bool_, (n_actions,)),
+              ("pairdiff", np.uint8, (registers, registers)),
+              ("mask", np.bool_, (n_actions(n, registers),)),
               ("placed", np.int8, (n_inputs,)), ("state", np.int8, (slots, n_inputs))]
     if separate:
         blocks.append(("obs_state", np.int8, (slots, n_observed)))
@@ -113,21 +151,28 @@ def _views(buffer, params):
 
 
 @numba.njit(inline="always", **JIT)
+def _range(reg, mem, registers, n):
+    """Values an operand takes: R (a register), N (a memory cell) or 1 (none)."""
+    return registers if reg else n if mem else 1
+
+
+@numba.njit(inline="always", **JIT)
+def _offset(op, registers, n):
+    """Index of the first action of opcode ``op`` in action_table."""
+    return (_OFF_RR[op] * registers * registers + _OFF_RN[op] * registers * n
+            + _OFF_R[op] * registers + _OFF_N[op] * n + _OFF_1[op])
+
+
+@numba.njit(inline="always", **JIT)
 def _decode_action(action, registers, n):
-    """(op, dst, src) of an action index, from action_table's block layout."""
-    square = registers * registers
-    if action < square:
-        return MOV, action // registers, action % registers
-    action -= square
-    if action < registers * n:
-        return LOAD, action // n, action % n
-    action -= registers * n
-    if action < n * registers:
-        return STORE, action // registers, action % registers
-    action -= n * registers
-    op = CMP + action // square
-    action %= square
-    return op, action // registers, action % registers
+    """(op, dst, src) of a valid action index, from action_table's block layout."""
+    for op in range(N_OPCODES):
+        src_range = _range(SRC_REG[op], SRC_MEM[op], registers, n)
+        size = _range(DST_REG[op], DST_MEM[op], registers, n) * src_range
+        if action < size:
+            return op, action // src_range, action % src_range
+        action -= size
+    return -1, 0, 0
 
 
 @numba.njit(inline="always", **JIT)
@@ -232,6 +277,25 @@ def _sole_flags(state, expected, meta, registers, n, read_once, out):
 
 
 @numba.njit(**JIT)
+def _mask_well_formed(op, mask, written, seen_cmp, prune, registers, n):
+    """Allow every well-formed action of ``op`` (an opcode of no role the pruning rules
+    know), unless pruning and it writes nothing (NO_NOOP)."""
+    if (READS_FLAGS[op] and not seen_cmp) or (prune and not (WRITES_DST[op]
+                                                             or WRITES_FLAGS[op])):
+        return 0
+    at = _offset(op, registers, n)
+    src_range = _range(SRC_REG[op], SRC_MEM[op], registers, n)
+    count = 0
+    for d in range(_range(DST_REG[op], DST_MEM[op], registers, n)):
+        for s in range(src_range):
+            ok = ((not (READS_DST[op] and DST_REG[op]) or (written >> d) & 1 == 1)
+                  and (not (READS_SRC[op] and SRC_REG[op]) or (written >> s) & 1 == 1))
+            mask[at + d * src_range + s] = ok
+            count += ok
+    return count
+
+
+@numba.njit(**JIT)
 def build_mask(state, meta, pairdiff, mask, expected, params):
     """Write the action mask (True = allowed) for the current game state; returns count.
 
@@ -252,7 +316,8 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
     loaded = meta[M_LOADED]
     stored = meta[M_STORED]
     next_load = meta[M_NEXT_LOAD]
-    after_cmp = meta[M_LAST_OP] == CMP
+    last_op = meta[M_LAST_OP]
+    after_cmp = last_op != NO_OP and WRITES_FLAGS[last_op] != 0
     seen_cmp = meta[M_SEEN_CMP] != 0
     fresh = 0  # lowest register never written: the only one a first write may use
     while fresh < registers and (written >> fresh) & 1:
@@ -261,11 +326,13 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
     sole = np.zeros(registers, dtype=np.uint8)  # uint8[R]: see _sole_flags
     if prune and params[P_DEAD_ENDS] != 0:
         _sole_flags(state, expected, meta, registers, n, read_once, sole)
-    square = registers * registers
-    off_load = square  # block offsets in action_table's order
-    off_store = off_load + registers * n
-    off_cmp = off_store + n * registers
-    off_cmov = off_cmp + square
+    off_mov = _offset(_MOV_OP, registers, n)  # block offsets in action_table's order
+    off_load = _offset(_LOAD_OP, registers, n)
+    off_store = _offset(_STORE_OP, registers, n)
+    off_cmp = _offset(_CMP_OP, registers, n)
+    off_cmov = np.empty(_CMOV_OPS.shape[0], dtype=np.int64)  # int64[C]
+    for c in range(_CMOV_OPS.shape[0]):
+        off_cmov[c] = _offset(_CMOV_OPS[c], registers, n)
     count = 0
     for d in range(registers):
         d_written = (written >> d) & 1 == 1
@@ -291,7 +358,7 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
             ok = True
             if prune:
                 ok = d != s and d_free and diff != 0 and sole[d] == 0
-            mask[k] = ok
+            mask[off_mov + k] = ok
             count += ok
             if not d_written:
                 continue  # cmp and cmov read r{d} too
@@ -304,15 +371,15 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
             count += ok
             # cmovCC rD, rS
             if seen_cmp:
-                for c in range(6):
+                for c in range(_CMOV_OPS.shape[0]):
                     ok = True
                     if prune:
-                        cond = COND_MASK[CMOVL + c]
+                        cond = _CMOV_CONDS[c]
                         # changes something, is not simply a mov (fires wherever the rows
                         # differ), and loses no value that only r{d} holds
                         ok = (d != s and (diff & cond) != 0 and (diff & ~cond & 15) != 0
                               and (sole[d] & cond) == 0)
-                    mask[off_cmov + c * square + k] = ok
+                    mask[off_cmov[c] + k] = ok
                     count += ok
     # stores
     for i in range(n):
@@ -326,6 +393,9 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
                 ok = _row_equals(state[s], expected[i])
             mask[off_store + i * registers + s] = ok
             count += ok
+    for c in range(_OTHER_OPS.shape[0]):
+        count += _mask_well_formed(_OTHER_OPS[c], mask, written, seen_cmp, prune,
+                                   registers, n)
     meta[M_ALLOWED] = count
     return count
 
@@ -397,7 +467,7 @@ def game_step(action, buffer, expected, params, weights):
     length += 1
     meta[M_LENGTH] = length
     reward = 0.0
-    if op == STORE:
+    if ROLE[op] == ROLE_STORE:
         # Only the stored cell changes: update placed counts from its old and new values.
         target = expected[d]
         new_row = state[s]
@@ -419,16 +489,17 @@ def game_step(action, buffer, expected, params, weights):
     step(state, op, d, s, registers)
     if params[P_SEPARATE] != 0:
         step(obs_state, op, d, s, registers)
-    if op == CMP:
+    if WRITES_FLAGS[op]:
         meta[M_SEEN_CMP] = 1
         _refresh_pairs(state, pairdiff, registers, -1)
-    elif op != STORE:  # mov, load, cmov write register d
+    if WRITES_DST[op] and DST_REG[op]:  # mov, load, cmov write register d
         meta[M_WRITTEN] |= np.int64(1) << d
-        _refresh_pairs(state, pairdiff, registers, d)
-        if op == LOAD:
-            meta[M_LOADED] |= np.int64(1) << s
-            if s + 1 > meta[M_NEXT_LOAD]:
-                meta[M_NEXT_LOAD] = s + 1
+        if not WRITES_FLAGS[op]:
+            _refresh_pairs(state, pairdiff, registers, d)
+    if ROLE[op] == ROLE_LOAD:
+        meta[M_LOADED] |= np.int64(1) << s
+        if s + 1 > meta[M_NEXT_LOAD]:
+            meta[M_NEXT_LOAD] = s + 1
     meta[M_LAST_OP] = op
     if meta[M_SOLVED] == n_inputs:
         meta[M_TERMINATED] = 1

@@ -15,32 +15,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-# Opcodes (kernels/isa.py gives their text form); the loop below switches on them.
-MOV = 0  # mov rD, rS
-LOAD = 1  # mov rD, mI
-STORE = 2  # mov mI, rS
-CMP = 3  # cmp rA, rB
-CMOVL = 4
-CMOVG = 5
-CMOVLE = 6
-CMOVGE = 7
-CMOVE = 8
-CMOVNE = 9
-N_OPCODES = 10
-CMOVS = (CMOVL, CMOVG, CMOVLE, CMOVGE, CMOVE, CMOVNE)
-
-# Flags after a cmp are one of three bits; a cmov runs when flags & its mask != 0.
-FLAG_LT = 1
-FLAG_EQ = 2
-FLAG_GT = 4
-FLAG_UNSET = 0  # before any cmp: no cmov condition holds
-COND_MASK = np.zeros(N_OPCODES, dtype=np.int8)  # int8[N_OPCODES], 0 for non-cmov
-COND_MASK[CMOVL] = FLAG_LT
-COND_MASK[CMOVG] = FLAG_GT
-COND_MASK[CMOVLE] = FLAG_LT | FLAG_EQ
-COND_MASK[CMOVGE] = FLAG_GT | FLAG_EQ
-COND_MASK[CMOVE] = FLAG_EQ
-COND_MASK[CMOVNE] = FLAG_LT | FLAG_GT
+from .isa import (COMPARE, COND_MASK, COPY, DST_MEM, EFFECT, FLAG_EQ, FLAG_GT, FLAG_LT,
+                  FLAG_UNSET, SELECT, SRC_MEM)
 
 # Every njit option of the package lives here. cache=True: compiled code is stored next
 # to the sources (or in Numba's user-wide cache when that is read-only) and reused by
@@ -51,25 +27,19 @@ JIT_PARALLEL = dict(JIT, parallel=True)
 UNSET = np.int8(-1)  # value of a register before its first write
 BLOCK = 2048  # inputs per block in run(): S * BLOCK bytes of state stay in L1/L2
 
-# Decoded instruction kinds: every mov (register, load, store) is a row copy.
-_COPY = 0
-_CMP = 1
-_CMOV = 2
 _FLAG_UNSET = np.int8(FLAG_UNSET)
+_EFFECTS = (COPY, COMPARE, SELECT)  # the effects _apply implements
+if set(EFFECT.tolist()) - set(_EFFECTS):
+    raise ImportError(f"interp._apply has no branch for the effects "
+                      f"{sorted(set(EFFECT.tolist()) - set(_EFFECTS))} of the opcode table")
 
 
 @numba.njit(inline="always", **JIT)
 def _decode(op, dst, src, registers):
-    """(kind, destination row, source row, cmov mask) of one instruction."""
-    if op == MOV:
-        return _COPY, dst, src, 0
-    if op == LOAD:
-        return _COPY, dst, registers + src, 0
-    if op == STORE:
-        return _COPY, registers + dst, src, 0
-    if op == CMP:
-        return _CMP, dst, src, 0
-    return _CMOV, dst, src, COND_MASK[op]
+    """(effect, destination row, source row, cmov mask) of one instruction, from the
+    opcode table's columns (kernels/isa.py): a memory operand i is state row R + i."""
+    return (EFFECT[op], dst + DST_MEM[op] * registers, src + SRC_MEM[op] * registers,
+            COND_MASK[op])
 
 
 @numba.njit(inline="always", **JIT)
@@ -89,15 +59,15 @@ def _apply(state, kind, d, s, mask, flags, lo, hi):
     dst = state[d]
     src = state[s]
     fl = state[flags]
-    if kind == _COPY:
+    if kind == COPY:
         for i in range(lo, hi):
             dst[i] = src[i]
-    elif kind == _CMP:
+    elif kind == COMPARE:
         for i in range(lo, hi):
             a = dst[i]
             b = src[i]
             fl[i] = (a < b) * FLAG_LT + (a == b) * FLAG_EQ + (a > b) * FLAG_GT
-    else:
+    elif kind == SELECT:
         # Branch-free select on an all-ones/all-zeros byte: LLVM vectorises this, while
         # `src[i] if cond else dst[i]` stays scalar (1.6e10 vs 2.3e9 elements/s).
         m = np.int8(mask)

@@ -1,8 +1,18 @@
-"""The program contract (ISA v1): opcodes, the `.asm` text form and well-formedness.
+"""The program contract (ISA v1): the opcode table, the `.asm` text form and well-formedness.
 
 A program in memory is an ``int32[P, 3]`` array of ``(op, dst, src)`` rows, the form the
 compiled interpreter takes as is. Operands are plain indices: ``mov r2, m1`` is
 ``(LOAD, 2, 1)`` and ``mov m1, r2`` is ``(STORE, 1, 2)``.
+
+``OPCODES`` is the one description of every instruction: its text, its operand kinds,
+what it reads and writes, its latency class, its cmov condition and how it prints in
+Python, C and AT&T assembly. The parser, the printer, ``Program.check``, the cost model,
+the exports, the game's masks, canonical form and the stochastic search's moves are
+derived from it (plain tuples below, or the ``int8[N_OPCODES]`` arrays for compiled
+code); only the compiled interpreter's loop (``interp._apply``) and the test oracle
+(``reference.py``, written from ``ISA.md`` on purpose) say what each effect computes.
+Adding an opcode: a constant and an entry here, and, for a new ``effect``, a branch in
+``interp._apply`` and in ``reference.run_reference``.
 """
 
 from __future__ import annotations
@@ -12,27 +22,209 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Opcodes and flag bits live beside the interpreter loop that switches on them (a
-# Numba cache entry is invalidated only by edits to its own file).
-from .interp import (CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMOVS, CMP, COND_MASK,
-                     FLAG_EQ, FLAG_GT, FLAG_LT, FLAG_UNSET, LOAD, MOV, N_OPCODES, STORE)
+# Opcodes: the row index of each instruction in OPCODES below.
+MOV = 0  # mov rD, rS
+LOAD = 1  # mov rD, mI
+STORE = 2  # mov mI, rS
+CMP = 3  # cmp rA, rB
+CMOVL = 4
+CMOVG = 5
+CMOVLE = 6
+CMOVGE = 7
+CMOVE = 8
+CMOVNE = 9
 
-CMOV_NAMES = {CMOVL: "cmovl", CMOVG: "cmovg", CMOVLE: "cmovle",
-              CMOVGE: "cmovge", CMOVE: "cmove", CMOVNE: "cmovne"}
-MNEMONICS = {"mov": MOV, "cmp": CMP, **{name: op for op, name in CMOV_NAMES.items()}}
+# Flags after a cmp are one of three bits; a cmov runs when flags & its condition != 0.
+FLAG_LT = 1
+FLAG_EQ = 2
+FLAG_GT = 4
+FLAG_UNSET = 0  # before any cmp: no cmov condition holds
+ALL_FLAGS = FLAG_LT | FLAG_EQ | FLAG_GT
+
+# Operand kinds (also their prefix in the text form).
+REG = "r"  # a register rK
+MEM = "m"  # a memory cell mK
+NONE = ""  # no operand (its index is 0)
+
+# Effects: what an instruction computes (interp._apply and the reference implement them).
+COPY = 0  # dst = src
+COMPARE = 1  # flags = comparison of dst with src
+SELECT = 2  # dst = src if flags & cond else dst (a cmov)
+
+# Latency classes (kernels/cost.py gives their cycles).
+ALU = "alu"
+LOAD_LATENCY = "load"
+STORE_LATENCY = "store"
 
 MAX_REGISTERS = 16
 MAX_ITEMS = 8
+MAX_OPERAND = 2**31 - 1  # an operand index must fit the int32 program array
+MAX_SHOWN = 80  # characters of a bad line quoted in an error message
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One instruction of the ISA: text, operands, effects, cost class and exports.
+
+    Export templates have the fields ``{dst}`` and ``{src}`` (the operands' text in that
+    language: ``r3``, ``a[1]``, ``%[r3]``, ``8(%[a])``). A compare saves its operands
+    in ``lhs`` and ``rhs`` (what the flags remember); a conditional instruction's
+    template is its assignment when the condition ``lhs <compare> rhs`` holds (the
+    exports wrap it in an ``if`` or a select).
+    """
+
+    mnemonic: str
+    """Text mnemonic; several opcodes may share one (mov: copy, load, store)."""
+    dst: str
+    """Kind of the destination operand: REG, MEM or NONE."""
+    src: str
+    """Kind of the source operand: REG, MEM or NONE."""
+    effect: int
+    """What it computes: COPY, COMPARE or SELECT."""
+    reads_dst: bool
+    """Reads its destination (a cmp compares it; a cmov may keep it)."""
+    reads_src: bool
+    """Reads its source."""
+    writes_dst: bool
+    """Writes its destination (a cmov counts: it may)."""
+    writes_flags: bool
+    """Sets the flags."""
+    cond: int
+    """Flag bits under which it takes effect (a cmov); 0: unconditional, reads no flags."""
+    latency: str
+    """Latency class: ALU, LOAD_LATENCY or STORE_LATENCY."""
+    compare: str
+    """The relation ``lhs <compare> rhs`` its condition stands for (Python and C): '<'."""
+    python: str
+    """Python (and Numba) statement."""
+    c: str
+    """C statement."""
+    att: str
+    """x86-64 AT&T assembly (source first)."""
+
+    @property
+    def reads_flags(self) -> bool:
+        return self.cond != 0
+
+    @property
+    def memory(self) -> bool:
+        """Has a memory operand (a load or a store; not in the register-only length)."""
+        return MEM in (self.dst, self.src)
+
+
+def _cmov(suffix: str, compare: str, cond: int) -> OpSpec:
+    return OpSpec(f"cmov{suffix}", REG, REG, SELECT, reads_dst=True, reads_src=True,
+                  writes_dst=True, writes_flags=False, cond=cond, latency=ALU,
+                  compare=compare, python="{dst} = {src}", c="{dst} = {src};",
+                  att=f"cmov{suffix} {{src}}, {{dst}}")
+
+
+def _mov(dst: str, src: str, latency: str) -> OpSpec:
+    return OpSpec("mov", dst, src, COPY, reads_dst=False, reads_src=True, writes_dst=True,
+                  writes_flags=False, cond=0, latency=latency, compare="",
+                  python="{dst} = {src}", c="{dst} = {src};", att="mov {src}, {dst}")
+
+
+OPCODES: tuple[OpSpec, ...] = (  # indexed by opcode
+    _mov(REG, REG, ALU),  # MOV
+    _mov(REG, MEM, LOAD_LATENCY),  # LOAD
+    _mov(MEM, REG, STORE_LATENCY),  # STORE
+    # CMP: Intel `cmp rA, rB` sets flags for A - B; AT&T writes the operands reversed.
+    OpSpec("cmp", REG, REG, COMPARE, reads_dst=True, reads_src=True, writes_dst=False,
+           writes_flags=True, cond=0, latency=ALU, compare="",
+           python="lhs, rhs = {dst}, {src}", c="lhs = {dst}; rhs = {src};",
+           att="cmp {src}, {dst}"),
+    _cmov("l", "<", FLAG_LT),  # CMOVL
+    _cmov("g", ">", FLAG_GT),  # CMOVG
+    _cmov("le", "<=", FLAG_LT | FLAG_EQ),  # CMOVLE
+    _cmov("ge", ">=", FLAG_GT | FLAG_EQ),  # CMOVGE
+    _cmov("e", "==", FLAG_EQ),  # CMOVE
+    _cmov("ne", "!=", FLAG_LT | FLAG_GT),  # CMOVNE
+)
+N_OPCODES = len(OPCODES)
+
+# Derived views of the table. Tuples of opcodes, in opcode order:
+CMOVS = tuple(op for op, s in enumerate(OPCODES) if s.effect == SELECT)
+MEMORY_OPS = tuple(op for op, s in enumerate(OPCODES) if s.memory)
+CMOV_NAMES = {op: OPCODES[op].mnemonic for op in CMOVS}
+MNEMONICS = {s.mnemonic for s in OPCODES}
+FORMS = {(s.mnemonic, s.dst, s.src): op for op, s in enumerate(OPCODES)}  # text -> opcode
+# The cmov that tests the swapped comparison (cmp rB, rA): l <-> g, le <-> ge, e, ne.
+_BY_COND = {OPCODES[op].cond: op for op in CMOVS}
+SWAPPED = {op: _BY_COND[(OPCODES[op].cond & FLAG_EQ) | ((OPCODES[op].cond & FLAG_LT) << 2)
+                        | ((OPCODES[op].cond & FLAG_GT) >> 2)] for op in CMOVS}
+
+
+def _array(values) -> np.ndarray:
+    array = np.array(list(values), dtype=np.int8)
+    array.setflags(write=False)
+    return array
+
+
+# int8[N_OPCODES] columns of the table, for compiled code (Numba freezes them as constants):
+DST_MEM = _array(s.dst == MEM for s in OPCODES)  # 1: dst is a memory cell (row R + dst)
+SRC_MEM = _array(s.src == MEM for s in OPCODES)  # 1: src is a memory cell
+DST_REG = _array(s.dst == REG for s in OPCODES)  # 1: dst is a register
+SRC_REG = _array(s.src == REG for s in OPCODES)  # 1: src is a register
+READS_DST = _array(s.reads_dst for s in OPCODES)
+READS_SRC = _array(s.reads_src for s in OPCODES)
+WRITES_DST = _array(s.writes_dst for s in OPCODES)
+READS_FLAGS = _array(s.reads_flags for s in OPCODES)
+WRITES_FLAGS = _array(s.writes_flags for s in OPCODES)
+EFFECT = _array(s.effect for s in OPCODES)
+COND_MASK = _array(s.cond for s in OPCODES)  # 0 for an unconditional instruction
+REGISTER_READS = _array((s.reads_dst and s.dst == REG) + (s.reads_src and s.src == REG)
+                        for s in OPCODES)  # registers an instruction reads: 0, 1 or 2
+# The opcode with the same mnemonic and the operand kinds swapped (load <-> store), or -1.
+MIRROR = _array(FORMS.get((s.mnemonic, s.src, s.dst), -1) if s.src != s.dst else -1
+                for s in OPCODES)
+
+
+# Roles that the game's pruning rules, canonical form and the search moves know, derived
+# from the columns above. An opcode of another shape gets ROLE_OTHER: those tools apply
+# only well-formedness to it (no pruning rule, no special move).
+ROLE_MOV = 0  # register copy
+ROLE_LOAD = 1  # register <- memory copy
+ROLE_STORE = 2  # memory <- register copy
+ROLE_CMP = 3  # compare two registers
+ROLE_CMOV = 4  # conditional register copy
+ROLE_OTHER = 5
+
+
+def _role(spec: OpSpec) -> int:
+    kinds = (spec.dst, spec.src)
+    if spec.effect == COPY and not spec.writes_flags:
+        return {(REG, REG): ROLE_MOV, (REG, MEM): ROLE_LOAD,
+                (MEM, REG): ROLE_STORE}.get(kinds, ROLE_OTHER)
+    if spec.effect == COMPARE and kinds == (REG, REG):
+        return ROLE_CMP
+    if spec.effect == SELECT and kinds == (REG, REG):
+        return ROLE_CMOV
+    return ROLE_OTHER
+
+
+ROLE = _array(_role(s) for s in OPCODES)  # int8[N_OPCODES]
 
 _COMMENT = re.compile(r"[;#].*$")
-_OPERAND = re.compile(r"^([rm])(\d+)$")
+_OPERAND = re.compile(r"([rm])([0-9]+)", re.ASCII)  # ASCII digits only: no 'r٠'
+_BOM = "\ufeff"
+
+
+def operand_range(kind: str, n: int, registers: int) -> int:
+    """How many values an operand of this kind takes: R registers, N cells, or 1 (none)."""
+    return registers if kind == REG else n if kind == MEM else 1
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (so a huge line is not echoed)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class ProgramError(ValueError):
     """A program that cannot be parsed or is ill-formed; the message names the line."""
 
     def __init__(self, line: int, text: str, reason: str):
-        super().__init__(f"line {line}: {text!r}: {reason}")
+        super().__init__(f"line {line}: {shorten(text)!r}: {reason}")
         self.line = line
         self.text = text
         self.reason = reason
@@ -40,17 +232,34 @@ class ProgramError(ValueError):
 
 def format_instruction(op: int, dst: int, src: int) -> str:
     """The canonical text of one instruction, e.g. ``mov r0, m1``."""
-    if op == MOV:
-        return f"mov r{dst}, r{src}"
-    if op == LOAD:
-        return f"mov r{dst}, m{src}"
-    if op == STORE:
-        return f"mov m{dst}, r{src}"
-    if op == CMP:
-        return f"cmp r{dst}, r{src}"
-    if op in CMOV_NAMES:
-        return f"{CMOV_NAMES[op]} r{dst}, r{src}"
-    raise ValueError(f"unknown opcode {op}")
+    if not 0 <= op < N_OPCODES:
+        raise ValueError(f"unknown opcode {op}")
+    spec = OPCODES[op]
+    operands = [f"{kind}{value}" for kind, value in ((spec.dst, dst), (spec.src, src))
+                if kind != NONE]
+    return " ".join([spec.mnemonic, ", ".join(operands)]) if operands else spec.mnemonic
+
+
+def _operand(text: str) -> tuple[str, int]:
+    match = _OPERAND.fullmatch(text)
+    if match is None:
+        raise ValueError(f"bad operand {shorten(text, 20)!r} (expected rK or mK)")
+    digits = match.group(2).lstrip("0") or "0"
+    if len(digits) > len(str(MAX_OPERAND)) or int(digits) > MAX_OPERAND:
+        raise ValueError(f"operand {shorten(text, 20)!r} is too large "
+                         f"(at most {match.group(1)}{MAX_OPERAND})")
+    return match.group(1), int(digits)
+
+
+def _expected_forms(mnemonic: str) -> str:
+    forms = [(dst, src) for (name, dst, src) in FORMS if name == mnemonic]
+    if all(kinds == (REG, REG) for kinds in forms):
+        return f"'{mnemonic}' takes registers only"
+    if (MEM, MEM) not in forms and all(NONE not in kinds for kinds in forms):
+        return f"no memory-to-memory {mnemonic}"
+    return f"'{mnemonic}' takes " + " or ".join(
+        ", ".join(f"{kind}K" for kind in kinds if kind != NONE) or "no operand"
+        for kinds in forms)
 
 
 def parse_instruction(text: str) -> tuple[int, int, int]:
@@ -58,29 +267,21 @@ def parse_instruction(text: str) -> tuple[int, int, int]:
     parts = text.strip().split(None, 1)
     mnemonic = parts[0].lower()
     if mnemonic not in MNEMONICS:
-        raise ValueError(f"unknown instruction {parts[0]!r}")
+        raise ValueError(f"unknown instruction {shorten(parts[0], 20)!r}")
     operands = [o.strip().lower() for o in parts[1].split(",")] if len(parts) > 1 else []
-    if len(operands) != 2 or not all(operands):
-        raise ValueError(f"'{mnemonic}' takes two operands separated by a comma")
-    kinds = []
-    for operand in operands:
-        match = _OPERAND.match(operand)
-        if match is None:
-            raise ValueError(f"bad operand {operand!r} (expected rK or mK)")
-        kinds.append((match.group(1), int(match.group(2))))
-    (dk, dst), (sk, src) = kinds
-    op = MNEMONICS[mnemonic]
-    if op == MOV:
-        if dk == "r" and sk == "r":
-            return MOV, dst, src
-        if dk == "r" and sk == "m":
-            return LOAD, dst, src
-        if dk == "m" and sk == "r":
-            return STORE, dst, src
-        raise ValueError("no memory-to-memory mov")
-    if dk != "r" or sk != "r":
-        raise ValueError(f"'{mnemonic}' takes registers only")
-    return op, dst, src
+    counts = {sum(kind != NONE for kind in kinds)
+              for (name, *kinds) in FORMS if name == mnemonic}
+    if len(operands) not in counts or not all(operands):
+        wanted = " or ".join(("no", "one", "two")[c] for c in sorted(counts))
+        raise ValueError(f"'{mnemonic}' takes {wanted} operand{'s' * (max(counts) > 1)}"
+                         + " separated by a comma" * (max(counts) > 1))
+    parsed = [_operand(o) for o in operands]
+    kinds = tuple(kind for kind, _ in parsed) + (NONE,) * (2 - len(parsed))
+    values = [value for _, value in parsed] + [0] * (2 - len(parsed))
+    op = FORMS.get((mnemonic, *kinds))
+    if op is None:
+        raise ValueError(_expected_forms(mnemonic))
+    return op, values[0], values[1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,7 +304,11 @@ class Program:
 
     @classmethod
     def parse(cls, text: str) -> "Program":
-        """Parse the ``.asm`` text form; raises ProgramError naming the line."""
+        """Parse the ``.asm`` text form; raises ProgramError naming the line.
+
+        A UTF-8 byte-order mark at the start of the text is skipped.
+        """
+        text = text.removeprefix(_BOM)
         rows, lines = [], []
         for number, raw in enumerate(text.splitlines(), start=1):
             body = _COMMENT.sub("", raw).strip()
@@ -156,8 +361,7 @@ class Program:
     @property
     def register_only_length(self) -> int:
         """Length without loads and stores (the enumerative-synthesis convention)."""
-        ops = self.code[:, 0]
-        return int(np.count_nonzero((ops != LOAD) & (ops != STORE)))
+        return int(np.count_nonzero(~np.isin(self.code[:, 0], MEMORY_OPS)))
 
     def check(self, n: int, registers: int) -> None:
         """Raise ProgramError unless the program is well-formed for N items and R registers.
@@ -166,27 +370,40 @@ class Program:
         reads its destination too, since it may keep it), no cmov before the first cmp.
         """
         written = [False] * registers
-        seen_cmp = False
+        seen_flags = False
         for row, line in zip(self, self.lines):
             op, dst, src = row
             text = format_instruction(*row)
+            spec = OPCODES[op]
 
             def fail(reason, line=line, text=text):
                 raise ProgramError(line, text, reason)
 
-            dst_is_mem = op == STORE
-            src_is_mem = op == LOAD
-            for value, is_mem in ((dst, dst_is_mem), (src, src_is_mem)):
-                limit, kind = (n, "m") if is_mem else (registers, "r")
+            for value, kind in ((dst, spec.dst), (src, spec.src)):
+                limit = operand_range(kind, n, registers)
                 if not 0 <= value < limit:
-                    fail(f"{kind}{value} out of range ({kind}0..{kind}{limit - 1} for this task)")
-            reads = {MOV: (src,), LOAD: (), STORE: (src,), CMP: (dst, src)}.get(op, (dst, src))
-            for reg in reads:
-                if not written[reg]:
-                    fail(f"r{reg} is read before it is written")
-            if op in CMOV_NAMES and not seen_cmp:
-                fail(f"{CMOV_NAMES[op]} before any cmp")
-            if op == CMP:
-                seen_cmp = True
-            elif op != STORE:
+                    fail(f"{kind}{value} out of range ({kind}0..{kind}{limit - 1} for this task)"
+                         if kind != NONE else f"operand {value} of {spec.mnemonic} is not 0")
+            for value, kind, read in ((dst, spec.dst, spec.reads_dst),
+                                      (src, spec.src, spec.reads_src)):
+                if read and kind == REG and not written[value]:
+                    fail(f"r{value} is read before it is written")
+            if spec.reads_flags and not seen_flags:
+                fail(f"{spec.mnemonic} before any cmp")
+            seen_flags |= spec.writes_flags
+            if spec.writes_dst and spec.dst == REG:
                 written[dst] = True
+
+
+__all__ = [
+    "ALL_FLAGS", "ALU", "CMOVE", "CMOVG", "CMOVGE", "CMOVL", "CMOVLE", "CMOVNE",
+    "CMOVS", "CMOV_NAMES", "CMP", "COMPARE", "COND_MASK", "COPY", "DST_MEM", "DST_REG",
+    "EFFECT", "FLAG_EQ", "FLAG_GT", "FLAG_LT", "FLAG_UNSET", "FORMS", "LOAD",
+    "LOAD_LATENCY", "MAX_ITEMS", "MAX_OPERAND", "MAX_REGISTERS", "MAX_SHOWN", "MEM",
+    "MEMORY_OPS", "MIRROR", "MNEMONICS", "MOV", "NONE", "N_OPCODES", "OPCODES",
+    "OpSpec", "Program", "ProgramError", "READS_DST", "READS_FLAGS", "READS_SRC", "REG",
+    "REGISTER_READS", "ROLE", "ROLE_CMOV", "ROLE_CMP", "ROLE_LOAD", "ROLE_MOV",
+    "ROLE_OTHER", "ROLE_STORE", "SELECT", "SRC_MEM", "SRC_REG", "STORE",
+    "STORE_LATENCY", "SWAPPED", "WRITES_DST", "WRITES_FLAGS", "format_instruction",
+    "operand_range", "parse_instruction", "shorten",
+]

@@ -24,8 +24,9 @@ import numpy as np
 
 from .cost import latency_estimate
 from .interp import JIT, UNSET, _apply, _decode, decode_into
-from .isa import (CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMP, LOAD, MOV, N_OPCODES,
-                  STORE)
+from .isa import (DST_MEM, DST_REG, MIRROR, N_OPCODES, OPCODES, READS_DST, READS_FLAGS,
+                  READS_SRC, REG, REGISTER_READS, SRC_MEM, SRC_REG, STORE, WRITES_DST,
+                  WRITES_FLAGS)
 
 # Proposal moves (STOKE / AlphaDev-S), the order of the move weights.
 ADD = 0  # insert a random instruction
@@ -49,8 +50,15 @@ ACCEPTED = 3
 EARLY_REJECTED = 4  # sure to be rejected before all inputs ran (or any: too long)
 N_COUNTERS = 5
 
-_REGISTER_OPS = np.array([MOV, CMP, CMOVL, CMOVG, CMOVLE, CMOVGE, CMOVE, CMOVNE],
-                         dtype=np.int32)  # int32[8]: the register-register opcodes
+# From the opcode table: the register-register opcodes (mov, cmp, the cmovs), which the
+# opcode move cycles through; the order in which masked random programs list opcodes:
+# fewest register reads first, flags last (load; mov, store; cmp; cmovs).
+_REGISTER_OPS = np.array([op for op, spec in enumerate(OPCODES) if spec.dst == spec.src == REG],
+                         dtype=np.int32)  # int32[K]
+_BY_NEEDS = np.array(sorted(range(N_OPCODES), key=lambda op: (
+    REGISTER_READS[op], READS_FLAGS[op], op)), dtype=np.int64)  # int64[N_OPCODES]
+_NEEDS_REGS = REGISTER_READS[_BY_NEEDS]  # int8[N_OPCODES], in _BY_NEEDS order
+_NEEDS_FLAGS = READS_FLAGS[_BY_NEEDS]
 BLOCK_COLUMNS = 64  # input columns evaluated between two early-rejection checks
 NO_BEST = np.inf  # best key of a chain that has seen no correct program
 
@@ -101,22 +109,26 @@ def _uniform(rng):
 
 
 @numba.njit(inline="always", **JIT)
+def _range(reg, mem, registers, n):
+    """Values an operand takes: R (a register), N (a memory cell) or 1 (none)."""
+    return registers if reg else n if mem else 1
+
+
+@numba.njit(inline="always", **JIT)
 def _random_instruction(rng, n, registers, code, k):
     """Write a uniformly drawn instruction (any opcode, in-range operands) into code[k]."""
     op = _randint(rng, N_OPCODES)
-    if registers < 2 and op != LOAD:
+    both = DST_REG[op] and SRC_REG[op]
+    if registers < 2 and both:
         op = STORE  # register-register instructions need two registers
-    if op == LOAD:
-        d = _randint(rng, registers)
-        s = _randint(rng, n)
-    elif op == STORE:
-        d = _randint(rng, n)
-        s = _randint(rng, registers)
-    else:
-        d = _randint(rng, registers)
+        both = False
+    d = _randint(rng, _range(DST_REG[op], DST_MEM[op], registers, n))
+    if both:  # two distinct registers
         s = _randint(rng, registers - 1)
         if s >= d:
             s += 1
+    else:
+        s = _randint(rng, _range(SRC_REG[op], SRC_MEM[op], registers, n))
     code[k, 0] = op
     code[k, 1] = d
     code[k, 2] = s
@@ -131,29 +143,20 @@ def well_formed(code, length, n, registers):
         op = code[k, 0]
         d = code[k, 1]
         s = code[k, 2]
-        if op == LOAD:
-            if d < 0 or d >= registers or s < 0 or s >= n:
-                return False
+        if op < 0 or op >= N_OPCODES:
+            return False
+        if not (0 <= d < _range(DST_REG[op], DST_MEM[op], registers, n)
+                and 0 <= s < _range(SRC_REG[op], SRC_MEM[op], registers, n)):
+            return False
+        if READS_DST[op] and DST_REG[op] and not (written >> d) & 1:
+            return False
+        if READS_SRC[op] and SRC_REG[op] and not (written >> s) & 1:
+            return False
+        if READS_FLAGS[op] and not seen_cmp:
+            return False
+        seen_cmp |= WRITES_FLAGS[op] != 0
+        if WRITES_DST[op] and DST_REG[op]:
             written |= np.int64(1) << d
-        elif op == STORE:
-            if d < 0 or d >= n or s < 0 or s >= registers:
-                return False
-            if not (written >> s) & 1:
-                return False
-        else:
-            if op < 0 or op >= N_OPCODES or d < 0 or d >= registers or s < 0 or s >= registers:
-                return False
-            if op == MOV:
-                if not (written >> s) & 1:
-                    return False
-                written |= np.int64(1) << d
-            else:  # cmp and cmov read both operands
-                if not ((written >> s) & 1 and (written >> d) & 1):
-                    return False
-                if op == CMP:
-                    seen_cmp = True
-                elif not seen_cmp:
-                    return False
     return True
 
 
@@ -210,24 +213,21 @@ def _propose(rng, cur, length, prop, capacity, n, registers, move_cdf):
     p = _randint(rng, length)
     op = prop[p, 0]
     if move == OPCODE:
-        if op == LOAD:  # mov rD, mS  <->  mov mS, rD
-            prop[p, 0] = STORE
+        if MIRROR[op] >= 0:  # mov rD, mS  <->  mov mS, rD
+            prop[p, 0] = MIRROR[op]
             prop[p, 1] = cur[p, 2]
             prop[p, 2] = cur[p, 1]
-        elif op == STORE:
-            prop[p, 0] = LOAD
-            prop[p, 1] = cur[p, 2]
-            prop[p, 2] = cur[p, 1]
-        else:  # another register-register opcode: mov, cmp or a cmov (8 in all)
+        elif DST_REG[op] and SRC_REG[op]:  # another register-register opcode
+            k = _REGISTER_OPS.shape[0]
             pos = 0
             while _REGISTER_OPS[pos] != op:
                 pos += 1
-            prop[p, 0] = _REGISTER_OPS[(pos + 1 + _randint(rng, 7)) % 8]
-        return move, length, p
+            prop[p, 0] = _REGISTER_OPS[(pos + 1 + _randint(rng, k - 1)) % k]
+        return move, length, p if prop[p, 0] != op else -1
     if move == OPERAND:
         which = 1 + _randint(rng, 2)
-        is_mem = (op == LOAD and which == 2) or (op == STORE and which == 1)
-        limit = n if is_mem else registers
+        limit = (_range(DST_REG[op], DST_MEM[op], registers, n) if which == 1
+                 else _range(SRC_REG[op], SRC_MEM[op], registers, n))
         if limit < 2:
             return move, length, -1
         old = prop[p, which]
@@ -235,7 +235,7 @@ def _propose(rng, cur, length, prop, capacity, n, registers, move_cdf):
         if new >= old:
             new += 1
         prop[p, which] = new
-        if op != LOAD and op != STORE and prop[p, 1] == prop[p, 2]:
+        if DST_REG[op] and SRC_REG[op] and prop[p, 1] == prop[p, 2]:
             return move, length, -1  # rX, rX: a no-op or a useless compare
         return move, length, p
     _random_instruction(rng, n, registers, prop, p)
@@ -411,44 +411,41 @@ def _random_program(rng, length, n, registers, code):
     is_written = np.zeros(registers, dtype=np.bool_)
     seen_cmp = False
     for k in range(length):
-        # Allowed opcodes: load always; mov and store once a register is written; cmp
-        # once two are; a cmov once a cmp was seen (it reads two written registers).
-        if count == 0:
-            op = LOAD
-        else:
-            choices = 3 + (count >= 2) + (6 if seen_cmp and count >= 2 else 0)
-            pick = _randint(rng, choices)
-            if pick == 0:
-                op = LOAD
-            elif pick == 1:
-                op = MOV
-            elif pick == 2:
-                op = STORE
-            elif pick == 3:
-                op = CMP
-            else:
-                op = pick  # 4..9 are the cmovs
-        if op == LOAD:
-            d = _randint(rng, registers)
-            s = _randint(rng, n)
-        elif op == STORE:
-            d = _randint(rng, n)
-            s = written[_randint(rng, count)]
-        elif op == MOV:
-            s = written[_randint(rng, count)]
-            d = _randint(rng, registers - 1) if registers > 1 else 0
-            if registers > 1 and d >= s:
-                d += 1
-        else:  # cmp, cmov: two distinct written registers
+        # Allowed: opcodes whose register reads find enough distinct written registers
+        # and, if they read the flags, come after a cmp (load; mov, store; cmp; cmovs).
+        choices = 0
+        op = _BY_NEEDS[0]
+        for i in range(N_OPCODES):
+            choices += _NEEDS_REGS[i] <= count and (seen_cmp or not _NEEDS_FLAGS[i])
+        pick = 0 if choices == 1 else _randint(rng, choices)
+        for i in range(N_OPCODES):
+            if _NEEDS_REGS[i] <= count and (seen_cmp or not _NEEDS_FLAGS[i]):
+                if pick == 0:
+                    op = _BY_NEEDS[i]
+                    break
+                pick -= 1
+        reads_d = READS_DST[op] and DST_REG[op]
+        reads_s = READS_SRC[op] and SRC_REG[op]
+        if reads_d and reads_s:  # cmp, cmov: two distinct written registers
             i = _randint(rng, count)
             j = _randint(rng, count - 1)
             if j >= i:
                 j += 1
             d = written[i]
             s = written[j]
-        if op == CMP:
+        elif DST_REG[op] and reads_s:  # mov: into another register than its source
+            s = written[_randint(rng, count)]
+            d = _randint(rng, registers - 1) if registers > 1 else 0
+            if registers > 1 and d >= s:
+                d += 1
+        else:  # load, store
+            d = written[_randint(rng, count)] if reads_d else _randint(
+                rng, _range(DST_REG[op], DST_MEM[op], registers, n))
+            s = written[_randint(rng, count)] if reads_s else _randint(
+                rng, _range(SRC_REG[op], SRC_MEM[op], registers, n))
+        if WRITES_FLAGS[op]:
             seen_cmp = True
-        elif op != STORE and not is_written[d]:
+        if WRITES_DST[op] and DST_REG[op] and not is_written[d]:
             is_written[d] = True
             written[count] = d
             count += 1
