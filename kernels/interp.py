@@ -15,6 +15,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+# Every njit option lives in jit.py (with the cache keyed on all kernel sources); the
+# other kernel modules import them from here.
+from .jit import JIT, JIT_PARALLEL
+
 # Opcodes (kernels/isa.py gives their text form); the loop below switches on them.
 MOV = 0  # mov rD, rS
 LOAD = 1  # mov rD, mI
@@ -42,11 +46,6 @@ COND_MASK[CMOVGE] = FLAG_GT | FLAG_EQ
 COND_MASK[CMOVE] = FLAG_EQ
 COND_MASK[CMOVNE] = FLAG_LT | FLAG_GT
 
-# Every njit option of the package lives here. cache=True: compiled code is stored next
-# to the sources (or in Numba's user-wide cache when that is read-only) and reused by
-# later processes; Numba keys it on the source file and signature, so edits invalidate it.
-JIT = dict(nogil=True, cache=True, boundscheck=False, error_model="numpy")
-JIT_PARALLEL = dict(JIT, parallel=True)
 
 UNSET = np.int8(-1)  # value of a register before its first write
 BLOCK = 2048  # inputs per block in run(): S * BLOCK bytes of state stay in L1/L2
