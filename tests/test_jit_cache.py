@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import numba
+
 from discover.kernels import jit
 
 KERNELS = Path(jit.__file__).parent
