@@ -44,5 +44,5 @@ class StateBound:
         # Unset registers (all -1) and unset flags (all 0) intern as the rows the kernel
         # expects for them (ids 0 and 1, interned first by _Tables).
         ids = self._ids
-        t.intern_state(state, ids)
+        t.intern_rows(state, ids)
         return t.bound(ids)

@@ -132,12 +132,14 @@ class _Tables:
         self.colmap = np.array([[index[tuple(inputs[list(p), b])] for b in range(self.b)]
                                 for p in perms], dtype=np.int32)  # int32[N!, B]
         self.sym_hash = np.zeros((self.rows.shape[0], len(perms)), dtype=np.uint64)  # [RCAP, N!]
-        # Rows 0 and 1 are the unset register and the unset flags (the kernel relies on it).
-        self.intern(np.full(self.b, -1, dtype=np.int8))
-        self.intern(np.zeros(self.b, dtype=np.int8))
-        x_ids = [self.intern(inputs[j]) for j in range(n)]
-        self.sorted_ids = np.array([self.intern(task.expected[j]) for j in range(n)],
-                                   dtype=np.int32)  # int32[N]; row 0 (all zeros) is id 1
+        # Rows 0 and 1 are the unset register and the unset flags (the kernel relies on it),
+        # then the inputs and the sorted rows, interned in one kernel call.
+        first = np.concatenate([np.full((1, self.b), -1), np.zeros((1, self.b)), inputs,
+                                task.expected]).astype(np.int8)  # int8[2 + 2N, B]
+        first_ids = np.zeros(len(first), dtype=np.int32)
+        self.intern_rows(first, first_ids)
+        x_ids = [int(i) for i in first_ids[2: 2 + n]]
+        self.sorted_ids = first_ids[2 + n:].copy()  # int32[N]; row 0 (all zeros) is id 1
         self.reg_only = reg_only
         self.ctr[kenum.C_REG_ONLY] = int(reg_only)
         regs = x_ids + [0] * (r - n) if reg_only else [0] * r
@@ -172,9 +174,9 @@ class _Tables:
         self.buf[:] = row
         return int(kenum.intern_row(self.row_tables(), self.ctr))
 
-    def intern_state(self, state, ids) -> None:
-        """Ids of every row of ``state: int8[K, B]`` into ``ids: int32[K]``."""
-        kenum.intern_rows(self.row_tables(), self.ctr, state, ids)
+    def intern_rows(self, rows, ids) -> None:
+        """Ids of every row of ``rows: int8[M, B]`` (a state, say) into ``ids: int32[M]``."""
+        kenum.intern_rows(self.row_tables(), self.ctr, rows, ids)
 
     def depth_arrays(self, max_depth: int) -> None:
         """Per-depth stacks for programs up to ``max_depth`` instructions."""

@@ -109,11 +109,12 @@ def intern_row(rt, ctr):
 
 
 @numba.njit(**JIT)
-def intern_rows(rt, ctr, state, ids):
-    """Intern every row of ``state: int8[K, B]`` into ``ids: int32[K]`` (capacity checked by
-    the caller): one call per state, where a call per row cost more in dispatch than in work."""
-    for s in range(state.shape[0]):
-        rt.buf[:] = state[s]
+def intern_rows(rt, ctr, rows, ids):
+    """Intern every row of ``rows: int8[M, B]`` (a state, say) into ``ids: int32[M]``
+    (capacity checked by the caller): one call per state, where a call per row cost more
+    in dispatch than in work."""
+    for s in range(rows.shape[0]):
+        rt.buf[:] = rows[s]
         ids[s] = intern_row(rt, ctr)
 
 
