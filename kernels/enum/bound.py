@@ -26,7 +26,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..interp import JIT
+from ..jit import JIT
 from .rows import _FNV
 from .state import INF, UNSET_ITEM
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..interp import JIT
+from ..jit import JIT
 from ..isa import CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMP, COND_MASK, LOAD, MOV, STORE
 from .bound import lower_bound
 from .keys import _state_keys, _tt_find, _tt_record

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..interp import JIT
+from ..jit import JIT
 from .bound import _sort
 from .rows import _FNV, _splitmix
 from .state import C_TT, Symmetry

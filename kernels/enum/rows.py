@@ -12,7 +12,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..interp import JIT
+from ..jit import JIT
 from .state import C_MEMO, C_ROWS, EMPTY
 
 _M1 = np.uint64(0x9E3779B97F4A7C15)
