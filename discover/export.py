@@ -26,7 +26,7 @@ from pathlib import Path
 
 from discover.kernels import (COND_MASK, OPCODES, Program, ProgramError, Task,
                               format_instruction, verify)
-from discover.kernels.interp import JIT
+from discover.kernels.jit import JIT
 from discover.kernels.isa import ALL_FLAGS, COMPARE, MEM, REG
 
 __all__ = [

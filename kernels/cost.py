@@ -17,7 +17,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .interp import JIT
+from .jit import JIT
 from .isa import (ALU, DST_MEM, LOAD_LATENCY, OPCODES, READS_DST, READS_FLAGS,
                   READS_SRC, SRC_MEM, STORE_LATENCY, WRITES_DST, WRITES_FLAGS)
 

@@ -25,7 +25,8 @@ import numba
 import numpy as np
 
 from .cost import latency_estimate
-from .interp import JIT, UNSET, step
+from .interp import UNSET, step
+from .jit import JIT
 from .isa import (COND_MASK, DST_MEM, DST_REG, MEM, FLAG_EQ, FLAG_GT, FLAG_LT, N_OPCODES, OPCODES,
                   READS_DST, READS_FLAGS, READS_SRC, ROLE, ROLE_CMOV, ROLE_CMP, ROLE_LOAD,
                   ROLE_MOV, ROLE_OTHER, ROLE_STORE, SRC_MEM, SRC_REG, WRITES_DST,

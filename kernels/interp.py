@@ -17,12 +17,9 @@ import numpy as np
 
 from .isa import (COMPARE, COND_MASK, COPY, DST_MEM, EFFECT, FLAG_EQ, FLAG_GT, FLAG_LT,
                   FLAG_UNSET, SELECT, SRC_MEM)
+# Every njit option lives in jit.py (with the cache keyed on all kernel sources).
+from .jit import JIT, JIT_PARALLEL
 
-# Every njit option of the package lives here. cache=True: compiled code is stored next
-# to the sources (or in Numba's user-wide cache when that is read-only) and reused by
-# later processes; Numba keys it on the source file and signature, so edits invalidate it.
-JIT = dict(nogil=True, cache=True, boundscheck=False, error_model="numpy")
-JIT_PARALLEL = dict(JIT, parallel=True)
 
 UNSET = np.int8(-1)  # value of a register before its first write
 BLOCK = 2048  # inputs per block in run(): S * BLOCK bytes of state stay in L1/L2

@@ -23,7 +23,8 @@ import numba
 import numpy as np
 
 from .cost import latency_estimate
-from .interp import JIT, UNSET, _apply, _decode, decode_into
+from .interp import UNSET, _apply, _decode, decode_into
+from .jit import JIT
 from .isa import (DST_MEM, DST_REG, MIRROR, N_OPCODES, OPCODES, READS_DST, READS_FLAGS,
                   READS_SRC, REG, REGISTER_READS, SRC_MEM, SRC_REG, STORE, WRITES_DST,
                   WRITES_FLAGS)

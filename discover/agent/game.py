@@ -16,7 +16,7 @@ import numpy as np
 
 from discover.kernels import baseline_program
 from discover.kernels import Task
-from discover.kernels.interp import JIT
+from discover.kernels.jit import JIT
 
 
 def _default_factory(task: Task, max_length: int, cost: str, **options):

@@ -27,7 +27,7 @@ from typing import Callable, Protocol
 import numba
 import numpy as np
 
-from discover.kernels.interp import JIT
+from discover.kernels.jit import JIT
 
 from .config import MCTSConfig
 

@@ -1,7 +1,7 @@
 """The enumerative search's admissible lower bound, on a raw machine state.
 
-``kernels/enum.py:lower_bound`` works on interned rows; ``StateBound`` interns the rows of
-an ``int8[S, B]`` state (registers, memory, flags over every test input, as the
+``kernels/enum/bound.py:lower_bound`` works on interned rows; ``StateBound`` interns the
+rows of an ``int8[S, B]`` state (registers, memory, flags over every test input, as the
 interpreter and the AssemblyGame keep it) in tables of its own and returns the bound: no
 correct program continues the state with fewer instructions. The discovery agent's tree
 search uses it to close positions from which no correct program fits in the episode's
@@ -44,6 +44,5 @@ class StateBound:
         # Unset registers (all -1) and unset flags (all 0) intern as the rows the kernel
         # expects for them (ids 0 and 1, interned first by _Tables).
         ids = self._ids
-        for s in range(len(ids)):
-            ids[s] = t.intern(state[s])
+        t.intern_rows(state, ids)
         return t.bound(ids)

@@ -4,7 +4,7 @@
 counting every instruction: the proof searches the whole ISA (loads and stores anywhere,
 memory cells usable as spare storage; sort2's shortest program reloads an input).
 
-Design (hot loops in ``kernels/enum.py``):
+Design (hot loops in ``kernels/enum/``):
 
 * A node is the machine state over all test inputs, as interned row ids.
 * Bounded depth-first iterations (IDA*-style) with an admissible lower bound on the
@@ -43,8 +43,8 @@ Why the pruning keeps at least one shortest program (P* below is any shortest pr
   conditions of the cmovs that use them (l/g, le/ge; e, ne stay) gives the same program.
 * Loads: none of a row a register already holds (a mov gives the same state); an input
   loaded into a fresh register only while no cmp has run and every slot holds an input
-  (any such load can move to the front of a program). See ``kernels/enum.py:_expand``.
-* The lower bound is admissible (see ``kernels/enum.py``), so a cut node has no
+  (any such load can move to the front of a program). See ``kernels/enum/dfs.py:_expand``.
+* The lower bound is admissible (see ``kernels/enum/bound.py``), so a cut node has no
   completion within the bound.
 
 Hashing: table keys are two 64-bit hashes built from 64-bit hashes of the rows; a false
@@ -125,7 +125,7 @@ class _Tables:
         for p, col in enumerate(perm_cols):
             self.inv[p, inputs[:, col]] = np.arange(n)
         self.n_perm_fact = math.factorial(n)
-        # uint64[2, max(P, (K + N) W)]: work space of kernels/enum.py:lower_bound
+        # uint64[2, max(P, (K + N) W)]: work space of kernels/enum/bound.py:lower_bound
         width = max(len(perm_cols), (self.k + n) * kenum.dis_words(self.b))
         self.scratch = np.zeros((2, width), dtype=np.uint64)
         self.ctr = np.zeros(kenum.N_CTR, dtype=np.int64)
@@ -145,28 +145,57 @@ class _Tables:
         self.tmp = np.zeros(self.k, dtype=np.uint64)
         # Item permutations act on the inputs: colmap[p, b] is the input whose items are
         # input b's items reordered by permutation p (every state's rows are compared up
-        # to these, see kernels/enum.py:_state_keys).
+        # to these, see kernels/enum/keys.py:_state_keys).
         index = {tuple(inputs[:, b]): b for b in range(self.b)}
         perms = list(itertools.permutations(range(n)))
         self.colmap = np.array([[index[tuple(inputs[list(p), b])] for b in range(self.b)]
                                 for p in perms], dtype=np.int32)  # int32[N!, B]
         self.sym_hash = np.zeros((self.rows.shape[0], len(perms)), dtype=np.uint64)  # [RCAP, N!]
-        # Rows 0 and 1 are the unset register and the unset flags (the kernel relies on it).
-        self.intern(np.full(self.b, -1, dtype=np.int8))
-        self.intern(np.zeros(self.b, dtype=np.int8))
-        x_ids = [self.intern(inputs[j]) for j in range(n)]
-        self.sorted_ids = np.array([self.intern(task.expected[j]) for j in range(n)],
-                                   dtype=np.int32)  # int32[N]; row 0 (all zeros) is id 1
+        # Rows 0 and 1 are the unset register and the unset flags (the kernel relies on it),
+        # then the inputs and the sorted rows, interned in one kernel call.
+        first = np.concatenate([np.full((1, self.b), -1), np.zeros((1, self.b)), inputs,
+                                task.expected]).astype(np.int8)  # int8[2 + 2N, B]
+        first_ids = np.zeros(len(first), dtype=np.int32)
+        self.intern_rows(first, first_ids)
+        x_ids = [int(i) for i in first_ids[2: 2 + n]]
+        self.sorted_ids = first_ids[2 + n:].copy()  # int32[N]; row 0 (all zeros) is id 1
         self.reg_only = reg_only
         self.ctr[kenum.C_REG_ONLY] = int(reg_only)
         regs = x_ids + [0] * (r - n) if reg_only else [0] * r
         self.root = np.array(regs + x_ids + [1], dtype=np.int32)  # int32[K]
         self.depth_arrays(max_depth)
 
+    # The kernels take their arrays as named tuples, one per idea (kernels/enum/state.py);
+    # built again for each call, since growing a table replaces its arrays.
+    def row_tables(self) -> kenum.RowTables:
+        return kenum.RowTables(self.rows, self.row_hash, self.row_table, self.dis, self.expected,
+                               self.buf)
+
+    def memo(self) -> kenum.Memo:
+        return kenum.Memo(self.memo_keys, self.memo_vals)
+
+    def bound_inputs(self) -> kenum.BoundInputs:
+        return kenum.BoundInputs(self.sorted_ids, self.perm_cols, self.inv, self.n_perm_fact,
+                                 self.scratch)
+
+    def symmetry(self) -> kenum.Symmetry:
+        return kenum.Symmetry(self.colmap, self.sym_hash, self.tmp)
+
+    def transpositions(self) -> kenum.Transpositions:
+        return kenum.Transpositions(self.tt_key, self.tt_chk, self.tt_val)
+
+    def stack(self) -> kenum.Stack:
+        return kenum.Stack(self.st, self.pend, self.key, self.idx, self.n_ch, self.order,
+                           self.ch_ids, self.ch_pend, self.ch_ins, self.ch_h, self.program,
+                           self.found_below, self.incumbent)
+
     def intern(self, row) -> int:
         self.buf[:] = row
-        return int(kenum.intern_row(self.rows, self.row_hash, self.row_table, self.ctr, self.buf,
-                                    self.dis, self.expected))
+        return int(kenum.intern_row(self.row_tables(), self.ctr))
+
+    def intern_rows(self, rows, ids) -> None:
+        """Ids of every row of ``rows: int8[M, B]`` (a state, say) into ``ids: int32[M]``."""
+        kenum.intern_rows(self.row_tables(), self.ctr, rows, ids)
 
     def depth_arrays(self, max_depth: int) -> None:
         """Per-depth stacks for programs up to ``max_depth`` instructions."""
@@ -197,9 +226,8 @@ class _Tables:
     def bound(self, ids, pending: int = 0) -> int:
         """The kernel's lower bound on instructions still needed from state ``ids: int32[K]``
         (``pending``: mask of slots written and not read since)."""
-        return int(kenum.lower_bound(ids, self.rows, self.r, self.n, self.sorted_ids,
-                                     self.perm_cols, self.inv, self.n_perm_fact, self.scratch,
-                                     1 << 30, int(self.reg_only), self.dis, pending))
+        return int(kenum.lower_bound(ids, self.row_tables(), self.bound_inputs(), self.r, self.n,
+                                     1 << 30, int(self.reg_only), pending))
 
     def start(self, bound: int) -> None:
         """Begin a DFS iteration over programs of at most ``bound`` instructions."""
@@ -215,14 +243,9 @@ class _Tables:
                                        int(self.reg_only))
 
     def run(self, max_expansions: int) -> int:
-        return int(kenum.dfs_run(
-            max_expansions, self.st, self.pend, self.key, self.idx, self.n_ch, self.order,
-            self.ch_ids, self.ch_pend, self.ch_ins, self.ch_h, self.program,
-            self.found_below, self.rows, self.row_hash, self.row_table, self.memo_keys,
-            self.memo_vals, self.tt_key, self.tt_chk, self.tt_val, self.ctr, self.buf,
-            self.tmp, self.r, self.n, self.sorted_ids, self.perm_cols, self.inv,
-            self.n_perm_fact, self.scratch, self.m, self.colmap, self.sym_hash,
-            self.incumbent, self.dis, self.expected))
+        return int(kenum.dfs_run(max_expansions, self.stack(), self.row_tables(), self.memo(),
+                                 self.bound_inputs(), self.symmetry(), self.transpositions(),
+                                 self.ctr, self.r, self.n, self.m))
 
     def set_incumbent(self, program: Program) -> None:
         """Visit this program's instructions first (its register part in the register phase)."""
@@ -263,10 +286,10 @@ class _Tables:
                 self.row_table = kenum.rehash_rows(row_hash, c[kenum.C_ROWS], 2 * cap)
             elif what == "memo":
                 self.memo_keys, self.memo_vals = kenum.rehash_memo(
-                    self.memo_keys, self.memo_vals, 2 * self.memo_keys.shape[0])
+                    self.memo(), 2 * self.memo_keys.shape[0])
             else:
                 self.tt_key, self.tt_chk, self.tt_val = kenum.rehash_tt(
-                    self.tt_key, self.tt_chk, self.tt_val, 2 * self.tt_key.shape[0])
+                    self.transpositions(), 2 * self.tt_key.shape[0])
         return True
 
     def solution(self) -> Program:
@@ -303,8 +326,8 @@ def _warm_up() -> float:
     tables.run(1 << 30)  # compiles the whole kernel, whichever status it returns
     tables.grow(float("inf"))
     kenum.rehash_rows(tables.row_hash, 1, 4)
-    kenum.rehash_memo(tables.memo_keys, tables.memo_vals, tables.memo_keys.shape[0])
-    kenum.rehash_tt(tables.tt_key, tables.tt_chk, tables.tt_val, tables.tt_key.shape[0])
+    kenum.rehash_memo(tables.memo(), tables.memo_keys.shape[0])
+    kenum.rehash_tt(tables.transpositions(), tables.tt_key.shape[0])
     verify(Program.from_instructions(["mov r0, m0", "mov m0, r0"]), Task(2))
     step(initial_state(tables.task.inputs, tables.r), LOAD, 0, 0, tables.r)  # for solution()
     return time.perf_counter() - start
