@@ -282,21 +282,11 @@ def machine_info() -> dict:
     import numba
 
     from discover.native import compiler
+    from discover.native.cache import cpu_model
 
-    return {"machine": platform.machine(), "processor": _cpu_name(),
+    return {"machine": platform.machine(), "processor": cpu_model(),
             "python": platform.python_version(), "numpy": np.__version__,
             "numba": numba.__version__, "compiler": compiler()}
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def format_table(rows: list[BenchRow], task: Task, config: BenchConfig) -> str:

@@ -43,6 +43,17 @@ def _edit_json(path, change):
     path.write_text(json.dumps(payload))
 
 
+def _damage(out, name, damage):
+    """Damage ``out/name``: new text or bytes, or a function of its JSON payload."""
+    path = out / name
+    if callable(damage):
+        _edit_json(path, damage)
+    elif isinstance(damage, bytes):
+        path.write_bytes(damage)
+    else:
+        path.write_text(damage)
+
+
 def _set(key, value):
     return lambda payload: payload.__setitem__(key, value)
 
@@ -92,13 +103,7 @@ def test_search_resume_of_a_corrupt_run_exits_2(capsys, tmp_path, search_run, na
                                                 message):
     out = tmp_path / "run"
     shutil.copytree(search_run, out)
-    path = out / name
-    if callable(damage):
-        _edit_json(path, damage)
-    elif isinstance(damage, bytes):
-        path.write_bytes(damage)
-    else:
-        path.write_text(damage)
+    _damage(out, name, damage)
     code, _, err = run(capsys, ["search", "--task", "sort3", "--resume", out, "--steps", 10])
     assert code == 2, err
     assert message in err and len(err.strip().splitlines()) == 1, err
@@ -137,13 +142,7 @@ def test_train_resume_of_a_corrupt_run_exits_2(capsys, tmp_path, train_run, name
                                                message):
     out = tmp_path / "run"
     shutil.copytree(train_run, out)
-    path = out / name
-    if callable(damage):
-        _edit_json(path, damage)
-    elif isinstance(damage, bytes):
-        path.write_bytes(damage)
-    else:
-        path.write_text(damage)
+    _damage(out, name, damage)
     code, _, err = run(capsys, ["train", "--resume", out, "--max-iterations", 2,
                                 "--no-progress"])
     assert code == 2, err
