@@ -283,7 +283,7 @@ def _loads_reference(state, task: Task) -> int:
 
 
 def _helpers_reference(state, task: Task) -> int:
-    """The bound's helper-row cmovs (see kernels/enum.py:_helper_cmovs), row by row."""
+    """The bound's helper-row cmovs (see kernels/enum/bound.py:_helper_cmovs), row by row."""
     from itertools import combinations
     r, n, expected = task.registers, task.n, task.expected
     held = list({state[s].tobytes(): state[s] for s in range(r + n) if state[s, 0] != UNSET}

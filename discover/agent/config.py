@@ -138,7 +138,7 @@ class TrainConfig:
     without; sort4 reached 28 only with it). The search's only: PPO keeps ``shaping``."""
     prune: bool = True
     """Close a search node as soon as the admissible lower bound of the enumerative search
-    (``kernels/enum.py``) says no correct program fits in the episode's remaining length
+    (``kernels/enum/bound.py``) says no correct program fits in the episode's remaining length
     budget: simulations stop spending visits below it (sort3: a uniform-prior search finds
     an 18-instruction program in 5 s with it, none in 60 s without)."""
     shrink_budget: bool = True
