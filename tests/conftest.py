@@ -1,6 +1,8 @@
-"""Shared test helpers: random well-formed programs."""
+"""Shared test helpers: random well-formed programs, waiting on a running command."""
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pytest
@@ -35,3 +37,12 @@ def random_program(rng: np.random.Generator, n: int, registers: int, length: int
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def wait_until(ready, process, timeout: float = 60.0, poll: float = 0.05) -> None:
+    """Wait until ``ready()`` holds, failing if ``process`` exits first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert process.poll() is None, "the command ended before it was ready"
+        assert time.monotonic() < deadline, f"not ready after {timeout} s"
+        time.sleep(poll)

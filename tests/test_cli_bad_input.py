@@ -9,11 +9,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from conftest import wait_until
 from discover.cli import main
 
 KNOWN_SORT3 = "discover/known/sort3.asm"
@@ -312,11 +312,8 @@ def test_ctrl_c_at_start_of_the_command_exits_130_without_traceback():
                                 "--task", "sort3"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
         maps = Path(f"/proc/{process.pid}/maps")
-        while "_multiarray_umath" not in maps.read_text():
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.002)
+        wait_until(lambda: "_multiarray_umath" in maps.read_text(), process, poll=0.002)
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     finally:

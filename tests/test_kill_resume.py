@@ -17,6 +17,7 @@ import time
 import numpy as np
 import pytest
 
+from conftest import wait_until
 from discover.kernels import Program, Task, verify
 
 SORT5 = Task.from_name("sort5")
@@ -79,10 +80,7 @@ def test_second_search_into_a_held_directory_is_refused_at_once(tmp_path):
     out = tmp_path / "run"
     first = _start("search", "--task", "sort5", "--time-limit", 30, "--out", out)
     try:
-        deadline = time.monotonic() + 60
-        while not (out / "best.asm").exists():  # the first run holds the lock by now
-            assert first.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until((out / "best.asm").exists, first)  # the first run holds the lock by now
         second = subprocess.run([*CLI, "search", "--task", "sort5", "--time-limit", "5",
                                  "--resume", str(out)], capture_output=True, text=True)
         assert second.returncode == 2
@@ -180,10 +178,7 @@ def test_second_training_into_a_held_directory_is_refused_at_once(tmp_path):
     out = tmp_path / "run"
     first = _start(*TRAIN, "--budget-minutes", 1, "--out", out)
     try:
-        deadline = time.monotonic() + 60
-        while not (out / "checkpoint.pt").exists():
-            assert first.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until((out / "checkpoint.pt").exists, first)
         start = time.monotonic()
         second = subprocess.run([*CLI, "train", "--resume", str(out), "--no-progress"],
                                 capture_output=True, text=True)

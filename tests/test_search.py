@@ -17,7 +17,7 @@ from discover.search import (CostMonitor, Monitor, RandomConfig, StochasticConfi
                              search_random, search_stochastic)
 from discover.search.stochastic import _Chains, start_program
 
-from conftest import random_program
+from conftest import random_program, wait_until
 
 SORT3 = Task.from_name("sort3")
 SORT4 = Task.from_name("sort4")
@@ -321,10 +321,7 @@ def test_cli_interrupted_run_keeps_its_best(tmp_path):
          "stochastic", "--time-limit", "120", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not (out / "best.asm").exists():
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until((out / "best.asm").exists, process)
         time.sleep(0.3)
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=30)
