@@ -42,7 +42,7 @@ DESCRIPTION = ("Search for a short correct program; writes DIR/best.asm and DIR/
 METHODS = ("enum", "stochastic", "random")
 DEFAULT_TIME_LIMIT = {"enum": None, "stochastic": 10.0, "random": 10.0}  # seconds
 UNITS = {"enum": "nodes", "stochastic": "proposals", "random": "programs"}
-RUN_FILES = ("best.asm", "result.json", "optimal.txt")  # a directory with one holds a run
+RUN_FILES = ("best.asm", "result.json", "optimal.txt", "candidates.json")  # a directory with one holds a run
 
 
 @dataclass(frozen=True)
@@ -253,6 +253,12 @@ def run(args) -> int:
         config.check(task)
     elif run.method == "random":
         config.lengths(task)
+    if "measured" in (getattr(config, "cost", None), getattr(config, "tie_break", None)):
+        from discover.native import native_unavailable
+
+        reason = native_unavailable()
+        if reason:
+            raise UsageError(f"--cost measured needs native timing: {reason}")
     out = run.run_dir
     option = "--out" if run.out or run.resume is None else "--resume"
     check_output_dir(str(out), option)
@@ -314,7 +320,8 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
         bar.set_postfix(best=best, refresh=False)
 
     objective = "length"
-    if getattr(config, "cost", getattr(config, "tie_break", "length")) == "latency":
+    if getattr(config, "cost", getattr(config, "tie_break", "length")) in ("latency",
+                                                                          "measured"):
         objective = "length_latency" if run.method == "enum" else "latency"
     monitor = CostMonitor(time_limit=time_limit, on_best=on_best, on_progress=on_progress,
                           objective=objective)
@@ -335,7 +342,7 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
     finally:
         bar.close()
 
-    if monitor.best is not None and (result.program is None
+    if monitor.best is not None and not result.ranked and (result.program is None
                                      or monitor.key(monitor.best, task)
                                      < monitor.key(result.program, task)):
         if result.program is None or len(monitor.best) < len(result.program):
@@ -343,6 +350,12 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
         result.program = monitor.best
     if result.programs:  # enum --all: every optimal program
         write_atomic(out / "optimal.txt", programs_text(result.programs))
+    if result.ranked:  # a measured cost: the table of candidates
+        from discover.candidates import CANDIDATES_FILE, write_candidates
+
+        write_candidates(out / CANDIDATES_FILE, result.ranked, task, "measured")
+        write_atomic(out / "best.asm", _best_text(result.program, task, run.method, run.seed,
+                                                  monitor.elapsed))
     payload = manifest(result)
     write_json(out / "result.json", payload)
     result.explored = payload["explored"]
@@ -362,6 +375,11 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
           f"(+ {result.compile_time:.2f} s JIT), {result.explored} {UNITS[run.method]}, "
           f"best after {result.time_to_best:.2f} s" if result.time_to_best is not None
           else f"search: {result.stopped} after {result.search_time:.2f} s")
+    if result.ranked:
+        spread = result.notes["measured"]["spread_ns"]
+        print(f"measured: {len(result.ranked)} candidates timed (latency mode), medians "
+              f"{spread[0]:.2f}-{spread[1]:.2f} ns; fastest {result.ranked[0].median_ns:.2f} "
+              f"ns (table: {out / 'candidates.json'})")
     print(f"run directory: {out}")
     if not check.correct:  # a method returned an unverified program: a bug, say so
         return 1

@@ -24,8 +24,8 @@ METHODS = ("enum", "stochastic", "random")
 
 __all__ = [
     "METHODS", "CostMonitor", "EnumConfig", "Monitor", "RandomConfig", "SearchResult",
-    "SearchStopped", "StateBound", "StochasticConfig", "default_config", "search", "search_enum",
-    "search_random", "search_stochastic",
+    "SearchStopped", "StateBound", "StochasticConfig", "default_config", "rank_measured",
+    "search", "search_enum", "search_random", "search_stochastic",
 ]
 
 
@@ -53,28 +53,61 @@ def default_config(method: str):
 
 
 def search(task: Task, method: str = "stochastic", config=None, *,
-           time_limit: float | None = None, monitor: Monitor | None = None) -> SearchResult:
+           time_limit: float | None = None, monitor: Monitor | None = None,
+           sampling=None) -> SearchResult:
     """Run one search method on a task; returns its ``SearchResult``.
 
     ``config`` is the method's config (EnumConfig, StochasticConfig, RandomConfig; None:
     defaults). ``monitor`` (optional) receives each new best program; by default a
-    ``CostMonitor`` with ``time_limit`` and the objective the config asks for.
+    ``CostMonitor`` with ``time_limit`` and the objective the config asks for. With a
+    measured cost (``cost='measured'``) the candidates are timed after the search
+    (``sampling``: a ``discover.native.SamplingConfig``; default latency mode) and the
+    fastest is returned (``rank_measured``).
     """
     if config is None:
         config = default_config(method)
+    measured = "measured" in (getattr(config, "cost", None), getattr(config, "tie_break", None))
     if monitor is None:
         objective = "length"
-        if getattr(config, "cost", None) == "latency":
+        if getattr(config, "cost", None) in ("latency", "measured"):
             objective = "latency"
         elif getattr(config, "tie_break", None) == "latency":
             objective = "length_latency"
         monitor = CostMonitor(time_limit=time_limit, objective=objective)
     if method == "stochastic":
-        return search_stochastic(task, config, monitor)
-    if method == "random":
+        result = search_stochastic(task, config, monitor)
+    elif method == "random":
         return search_random(task, config, monitor)
-    if method == "enum":
+    elif method == "enum":
         from .enum import search_enum
 
-        return search_enum(task, config, monitor)
-    raise ValueError(f"unknown search method {method!r} (known: {', '.join(METHODS)})")
+        result = search_enum(task, config, monitor)
+    else:
+        raise ValueError(f"unknown search method {method!r} (known: {', '.join(METHODS)})")
+    if measured:
+        rank_measured(result, sampling)
+    return result
+
+
+def rank_measured(result: SearchResult, sampling=None) -> None:
+    """Time the result's candidates (and its program) natively, in the same rounds, and
+    make the fastest its program; ``result.ranked`` holds them all, fastest first, and
+    ``result.notes['measured']`` how many were timed and the spread of their medians.
+    NativeError where native timing cannot run here."""
+    from discover.candidates import rank
+
+    programs = list(result.candidates)
+    if result.program is not None:
+        programs.append(result.program)
+    if not programs:
+        return
+    result.ranked = rank(programs, result.task, "measured", sampling)
+    best = result.ranked[0]
+    medians = [c.median_ns for c in result.ranked]
+    if result.program is not None and best.program != result.program \
+            and len(best.program) > len(result.program):
+        result.optimal = False  # the fastest is longer than the proved shortest
+    result.program = best.program
+    result.notes["measured"] = {"timed": len(result.ranked), "spread_ns": [min(medians),
+                                                                          max(medians)],
+                                "fastest_ns": best.median_ns}

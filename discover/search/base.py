@@ -35,6 +35,12 @@ class SearchResult:
     """True only when the method proved that no shorter program exists."""
     programs: list[Program] = field(default_factory=list)
     """Every optimal program (enum --all), else empty."""
+    candidates: list[Program] = field(default_factory=list)
+    """The correct programs a measured cost ranks after the search (``cost='measured'``:
+    enum's optimal programs, the stochastic chains' pool); see discover/candidates.py."""
+    ranked: list = field(default_factory=list)
+    """Those candidates as ``discover.candidates.Candidate``, fastest first (filled by
+    ``discover.search.search`` for a measured cost)."""
     time_to_first: float | None = None
     time_to_best: float | None = None
     explored: int = 0

@@ -80,7 +80,9 @@ class EnumConfig:
     """Enumerate every optimal program (one per register renaming and cmp operand order)."""
     tie_break: str = "length"
     """``length`` (first shortest program) or ``latency``: among the shortest programs,
-    return the one with the lowest latency estimate (enumerates them all)."""
+    return the one with the lowest latency estimate (enumerates them all); ``measured``:
+    enumerates them all, times them natively and returns the fastest (see
+    discover/candidates.py)."""
     max_length: int | None = None
     """Give up above this length (None: no cap)."""
     memory_limit_gb: float = 8.0
@@ -104,7 +106,7 @@ class EnumConfig:
                               "N stores, a cmp and a cmov)")
 
 
-TIE_BREAKS = ("length", "latency")
+TIE_BREAKS = ("length", "latency", "measured")
 _GB = 1 << 30
 
 
@@ -355,7 +357,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
     if upper is not None and cap is not None:
         upper = min(upper, cap)
     best: Program | None = None
-    enumerate_all = config.all or config.tie_break == "latency"
+    enumerate_all = config.all or config.tie_break != "length"
     optimal_programs: list[Program] = []
     state = {"budget": 256, "last_progress": 0.0, "proved_below": 0, "phase": ""}
 
@@ -474,13 +476,15 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
                 result.notes["enumeration_complete"] = False
             else:
                 result.notes["enumeration_complete"] = True
-            if config.tie_break == "latency" and optimal_programs:
+            if config.tie_break != "length" and optimal_programs:
                 latencies = [int(latency_estimate(p.code, task.n, task.registers))
                              for p in optimal_programs]
                 best = optimal_programs[int(np.argmin(latencies))]
                 monitor.found(best, task)  # a monitor ranking by (length, latency) keeps it
             if config.all:
                 result.programs = list(optimal_programs)
+            if config.tie_break == "measured":
+                result.candidates = list(optimal_programs)  # ranked by search()
     if canonical_below is not None:
         # No program with loads first and stores last is shorter than this (the form
         # enumerative-synthesis papers search); "lower_bound" covers every program.

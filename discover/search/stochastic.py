@@ -31,7 +31,8 @@ from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, 
 
 from .base import Monitor, SearchResult
 
-COSTS = ("length", "latency")
+COSTS = ("length", "latency", "measured")
+POOL_SIZE = 2000  # distinct correct programs kept for a measured ranking
 UNLIMITED = None  # steps=None: run until the monitor stops the search
 MAX_CHAINS = 256  # chains are threads; past a few per core they only share the cores
 
@@ -55,7 +56,10 @@ class StochasticConfig:
     seed: int = 0
     """Seeds every chain (chain c gets stream c of it): same seed, same steps, same result."""
     cost: str = "length"
-    """Size term of the cost: 'length' (instructions) or 'latency' (kernels/cost.py model)."""
+    """Size term of the cost: 'length' (instructions), 'latency' (kernels/cost.py model) or
+    'measured' (the chains run on the model; the distinct correct programs they hold at
+    the end of each compiled burst, up to POOL_SIZE, are timed natively after the search
+    and the fastest is kept: see discover/candidates.py)."""
     alpha: float | None = None
     """Weight of one instruction (or cycle) against one misplaced cell of one input;
     None: the task's default (DEFAULT_ALPHA_BETA)."""
@@ -128,7 +132,7 @@ class _Chains:
         self.task = task
         self.config = config
         self.capacity = capacity
-        self.cost_kind = mcmc.COST_LATENCY if config.cost == "latency" else mcmc.COST_LENGTH
+        self.cost_kind = mcmc.COST_LENGTH if config.cost == "length" else mcmc.COST_LATENCY
         c, p, s, b = config.chains, capacity, task.slots, task.n_inputs
         need = c * (p + 1) * s * b
         if need > config.memory_limit_gb * 2**30:
@@ -206,6 +210,24 @@ class _Chains:
         if self.pool is not None:
             self.pool.shutdown()
 
+    def collect(self, pool: dict) -> None:
+        """Add each chain's current program (when correct) and its best to ``pool``."""
+        for k in range(self.config.chains):
+            current = Program(self.codes[k, :self.lengths[k]].copy())
+            # A chain's cost is alpha x metric + misplaced cells (an integer): above the
+            # metric term, the current program is incorrect, and is not verified.
+            misplaced = self.costs[k] - self.config.alpha * _metric(current, self.task,
+                                                                    self.config)
+            found = [current] if misplaced < 0.5 else []
+            if np.isfinite(self.best_keys[k]):
+                found.append(Program(self.best_codes[k, :self.best_lengths[k]].copy()))
+            for program in found:
+                if len(pool) >= POOL_SIZE:
+                    return
+                text = program.text()
+                if text not in pool and verify(program, self.task).correct:
+                    pool[text] = program
+
     def best(self) -> tuple[int, Program | None]:
         """(chain, program): the best correct program any chain has seen (lowest chain on ties)."""
         k = int(np.argmin(self.best_keys))
@@ -257,15 +279,24 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
     if program is not None:
         monitor.found(program, task)  # the warm start, when correct
 
+    pool = {} if config.cost == "measured" else None
+    if pool is not None:
+        chains.collect(pool)
     try:
-        done = _run(task, config, monitor, chains)
+        done = _run(task, config, monitor, chains, pool)
     finally:
         chains.close()
-    return _result(task, config, monitor, chains, start, capacity, done, compile_time)
+    result = _result(task, config, monitor, chains, start, capacity, done, compile_time)
+    if pool is not None:
+        chains.collect(pool)
+        result.candidates = list(pool.values())
+        result.notes["pool"] = len(pool)
+    return result
 
 
-def _run(task, config, monitor, chains) -> int:
-    """The search loop; returns the steps every chain made."""
+def _run(task, config, monitor, chains, pool=None) -> int:
+    """The search loop; returns the steps every chain made. ``pool`` (a dict, text ->
+    program) receives the chains' distinct correct programs after each burst."""
     best_key = float(chains.best_keys.min())
     done = 0  # steps every chain has made
     chunk = 1000  # steps per compiled call, adapted to about 0.1 s a call
@@ -281,6 +312,8 @@ def _run(task, config, monitor, chains) -> int:
             took = time.perf_counter() - began
             done += todo
             chunk = int(min(max(todo * 0.1 / max(took, 1e-6), 100), 2 * chunk + 1000))
+            if pool is not None:
+                chains.collect(pool)
             k, program = chains.best()
             if program is not None and chains.best_keys[k] < best_key:
                 best_key = float(chains.best_keys[k])
@@ -318,6 +351,6 @@ def _result(task, config, monitor, chains, start, capacity, done, compile_time):
 
 
 def _metric(program: Program, task: Task, config: StochasticConfig) -> float:
-    if config.cost == "latency":
+    if config.cost != "length":
         return float(latency_estimate(program.code, task.n, task.registers))
     return float(len(program))
