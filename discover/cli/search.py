@@ -253,12 +253,19 @@ def run(args) -> int:
         config.check(task)
     elif run.method == "random":
         config.lengths(task)
-    if "measured" in (getattr(config, "cost", None), getattr(config, "tie_break", None)):
+    cost = _cost(config)
+    if cost == "measured":
         from discover.native import native_unavailable
 
         reason = native_unavailable()
         if reason:
             raise UsageError(f"--cost measured needs native timing: {reason}")
+    elif cost == "mca":
+        from discover.native.mca import mca_unavailable
+
+        reason = mca_unavailable()
+        if reason:
+            raise UsageError(reason)
     out = run.run_dir
     option = "--out" if run.out or run.resume is None else "--resume"
     check_output_dir(str(out), option)
@@ -274,6 +281,11 @@ def run(args) -> int:
         raise UsageError(str(error)) from None
 
 
+def _cost(config) -> str:
+    """The config's cost (``tie_break`` for enum)."""
+    return getattr(config, "cost", getattr(config, "tie_break", "length"))
+
+
 def _settings(config) -> dict:
     """The config's scalar fields (what ``result.json`` keeps for a resume)."""
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
@@ -282,6 +294,7 @@ def _settings(config) -> dict:
 
 def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
     """Run the search in the locked directory ``out``; the command's exit code."""
+    from discover.candidates import MEASURED_COSTS
     from discover.kernels import verify
     from discover.runs import write_atomic, write_json
     from discover.search import CostMonitor, search
@@ -320,8 +333,7 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
         bar.set_postfix(best=best, refresh=False)
 
     objective = "length"
-    if getattr(config, "cost", getattr(config, "tie_break", "length")) in ("latency",
-                                                                          "measured"):
+    if _cost(config) in ("latency", *MEASURED_COSTS):
         objective = "length_latency" if run.method == "enum" else "latency"
     monitor = CostMonitor(time_limit=time_limit, on_best=on_best, on_progress=on_progress,
                           objective=objective)
@@ -350,10 +362,10 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
         result.program = monitor.best
     if result.programs:  # enum --all: every optimal program
         write_atomic(out / "optimal.txt", programs_text(result.programs))
-    if result.ranked:  # a measured cost: the table of candidates
+    if result.ranked:  # a measured cost (or mca): the table of candidates
         from discover.candidates import CANDIDATES_FILE, write_candidates
 
-        write_candidates(out / CANDIDATES_FILE, result.ranked, task, "measured")
+        write_candidates(out / CANDIDATES_FILE, result.ranked, task, _cost(config))
         write_atomic(out / "best.asm", _best_text(result.program, task, run.method, run.seed,
                                                   monitor.elapsed))
     payload = manifest(result)
@@ -375,7 +387,15 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
           f"(+ {result.compile_time:.2f} s JIT), {result.explored} {UNITS[run.method]}, "
           f"best after {result.time_to_best:.2f} s" if result.time_to_best is not None
           else f"search: {result.stopped} after {result.search_time:.2f} s")
-    if result.ranked:
+    if result.ranked and _cost(config) == "mca":
+        from discover.native.mca import ITERATIONS, mca_cpu
+
+        spread = result.notes["mca"]["spread_cycles"]
+        print(f"mca: {len(result.ranked)} candidates estimated by llvm-mca (-mcpu={mca_cpu()}, "
+              f"cycles per iteration of {ITERATIONS}), {spread[0]:.2f}-{spread[1]:.2f} mca "
+              f"cycles; best {result.ranked[0].mca_cycles:.2f} mca cycles "
+              f"(table: {out / 'candidates.json'})")
+    elif result.ranked:
         spread = result.notes["measured"]["spread_ns"]
         print(f"measured: {len(result.ranked)} candidates timed (latency mode), medians "
               f"{spread[0]:.2f}-{spread[1]:.2f} ns; fastest {result.ranked[0].median_ns:.2f} "

@@ -13,6 +13,7 @@ the enumerative search can prove a program optimal.
 
 from __future__ import annotations
 
+from discover.candidates import MEASURED_COSTS
 from discover.kernels import Task
 
 from .base import CostMonitor, Monitor, SearchResult, SearchStopped
@@ -61,15 +62,17 @@ def search(task: Task, method: str = "stochastic", config=None, *,
     defaults). ``monitor`` (optional) receives each new best program; by default a
     ``CostMonitor`` with ``time_limit`` and the objective the config asks for. With a
     measured cost (``cost='measured'``) the candidates are timed after the search
-    (``sampling``: a ``discover.native.SamplingConfig``; default latency mode) and the
-    fastest is returned (``rank_measured``).
+    (``sampling``: a ``discover.native.SamplingConfig``; default latency mode), with
+    ``cost='mca'`` estimated by llvm-mca, and the fastest is returned (``rank_measured``).
     """
     if config is None:
         config = default_config(method)
-    measured = "measured" in (getattr(config, "cost", None), getattr(config, "tie_break", None))
+    measured = next((c for c in (getattr(config, "cost", None),
+                                 getattr(config, "tie_break", None)) if c in MEASURED_COSTS),
+                    None)
     if monitor is None:
         objective = "length"
-        if getattr(config, "cost", None) in ("latency", "measured"):
+        if getattr(config, "cost", None) in ("latency", *MEASURED_COSTS):
             objective = "latency"
         elif getattr(config, "tie_break", None) == "latency":
             objective = "length_latency"
@@ -85,29 +88,34 @@ def search(task: Task, method: str = "stochastic", config=None, *,
     else:
         raise ValueError(f"unknown search method {method!r} (known: {', '.join(METHODS)})")
     if measured:
-        rank_measured(result, sampling)
+        rank_measured(result, sampling, measured)
     return result
 
 
-def rank_measured(result: SearchResult, sampling=None) -> None:
-    """Time the result's candidates (and its program) natively, in the same rounds, and
-    make the fastest its program; ``result.ranked`` holds them all, fastest first, and
-    ``result.notes['measured']`` how many were timed and the spread of their medians.
-    NativeError where native timing cannot run here."""
+def rank_measured(result: SearchResult, sampling=None, cost: str = "measured") -> None:
+    """Rank the result's candidates (and its program) by ``cost``, ``measured`` (timed
+    natively, in the same rounds) or ``mca`` (llvm-mca's estimate), and make the fastest
+    its program; ``result.ranked`` holds them all, fastest first, and
+    ``result.notes[cost]`` how many were ranked and the spread of their figures
+    (``spread_ns`` / ``fastest_ns``; ``spread_cycles`` / ``fastest_cycles`` for mca).
+    NativeError where the cost cannot be computed here."""
     from discover.candidates import rank
 
+    if cost not in MEASURED_COSTS:
+        raise ValueError(f"cost must be one of {', '.join(MEASURED_COSTS)}, got {cost!r}")
     programs = list(result.candidates)
     if result.program is not None:
         programs.append(result.program)
     if not programs:
         return
-    result.ranked = rank(programs, result.task, "measured", sampling)
+    result.ranked = rank(programs, result.task, cost, sampling)
     best = result.ranked[0]
-    medians = [c.median_ns for c in result.ranked]
+    figures = [c.cost(cost) for c in result.ranked]
     if result.program is not None and best.program != result.program \
             and len(best.program) > len(result.program):
         result.optimal = False  # the fastest is longer than the proved shortest
     result.program = best.program
-    result.notes["measured"] = {"timed": len(result.ranked), "spread_ns": [min(medians),
-                                                                          max(medians)],
-                                "fastest_ns": best.median_ns}
+    unit = "ns" if cost == "measured" else "cycles"
+    result.notes[cost] = {"timed": len(result.ranked),
+                          f"spread_{unit}": [min(figures), max(figures)],
+                          f"fastest_{unit}": best.cost(cost)}

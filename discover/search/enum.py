@@ -61,6 +61,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from discover.candidates import MEASURED_COSTS
 from discover.kernels import (LOAD, STORE, Program, Task, initial_state, latency_estimate, step,
                               verify)
 from discover.kernels import baseline_program
@@ -82,7 +83,8 @@ class EnumConfig:
     """``length`` (first shortest program) or ``latency``: among the shortest programs,
     return the one with the lowest latency estimate (enumerates them all); ``measured``:
     enumerates them all, times them natively and returns the fastest (see
-    discover/candidates.py)."""
+    discover/candidates.py); ``mca``: the same, ranked by llvm-mca's cycle estimate
+    (discover/native/mca.py)."""
     max_length: int | None = None
     """Give up above this length (None: no cap)."""
     memory_limit_gb: float = 8.0
@@ -106,7 +108,7 @@ class EnumConfig:
                               "N stores, a cmp and a cmov)")
 
 
-TIE_BREAKS = ("length", "latency", "measured")
+TIE_BREAKS = ("length", "latency", "measured", "mca")
 _GB = 1 << 30
 
 
@@ -483,7 +485,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
                 monitor.found(best, task)  # a monitor ranking by (length, latency) keeps it
             if config.all:
                 result.programs = list(optimal_programs)
-            if config.tie_break == "measured":
+            if config.tie_break in MEASURED_COSTS:
                 result.candidates = list(optimal_programs)  # ranked by search()
     if canonical_below is not None:
         # No program with loads first and stores last is shorter than this (the form

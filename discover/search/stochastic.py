@@ -25,14 +25,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from discover.candidates import MEASURED_COSTS
 from discover.kernels import Program, Task, baseline_program, latency_estimate, mcmc, verify
 from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, check_float,
                                  check_int, check_memory_gb, check_seed)
 
 from .base import Monitor, SearchResult
 
-COSTS = ("length", "latency", "measured")
-POOL_SIZE = 2000  # distinct correct programs kept for a measured ranking
+COSTS = ("length", "latency", "measured", "mca")
+POOL_SIZE = 2000  # distinct correct programs kept for a measured (or mca) ranking
 UNLIMITED = None  # steps=None: run until the monitor stops the search
 MAX_CHAINS = 256  # chains are threads; past a few per core they only share the cores
 
@@ -59,7 +60,8 @@ class StochasticConfig:
     """Size term of the cost: 'length' (instructions), 'latency' (kernels/cost.py model) or
     'measured' (the chains run on the model; the distinct correct programs they hold at
     the end of each compiled burst, up to POOL_SIZE, are timed natively after the search
-    and the fastest is kept: see discover/candidates.py)."""
+    and the fastest is kept: see discover/candidates.py) or 'mca' (the same pool, ranked
+    by llvm-mca's cycle estimate instead: discover/native/mca.py)."""
     alpha: float | None = None
     """Weight of one instruction (or cycle) against one misplaced cell of one input;
     None: the task's default (DEFAULT_ALPHA_BETA)."""
@@ -279,7 +281,7 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
     if program is not None:
         monitor.found(program, task)  # the warm start, when correct
 
-    pool = {} if config.cost == "measured" else None
+    pool = {} if config.cost in MEASURED_COSTS else None
     if pool is not None:
         chains.collect(pool)
     try:
