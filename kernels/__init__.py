@@ -4,7 +4,7 @@ sorting-network baselines.
 Imports nothing else of the project (the bottom layer).
 """
 
-from .cost import ISSUE_WIDTH, LATENCY, latency_estimate
+from .cost import ISSUE_WIDTH, LATENCY, latency_estimate, latency_model
 from .interp import (UNSET, initial_state, placed_counts, run, run_batch, step,
                      step_batch)
 from .isa import (CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMOVS, CMP, COND_MASK,
@@ -22,7 +22,7 @@ __all__ = [
     "LATENCY", "LOAD", "MAX_REGISTERS", "MOV", "N_OPCODES", "OPCODES", "OPTIMAL_NETWORKS",
     "OpSpec", "Program", "ProgramError", "STORE", "TASK_NAMES", "Task", "TaskError", "UNSET",
     "Verification", "baseline_program", "format_instruction", "initial_state",
-    "latency_estimate", "network_program",
+    "latency_estimate", "latency_model", "network_program",
     "parse_instruction", "placed_counts", "run", "run_batch", "run_reference", "step",
     "step_batch", "verify", "weak_orderings",
 ]

@@ -30,32 +30,52 @@ ISSUE_WIDTH = 4
 
 
 @numba.njit(**JIT)
-def latency_estimate(code, n, registers):
-    """Estimated cycles of ``code: int32[P, 3]`` on the model above (well-formed code).
+def latency_model(code, n, registers, latency, issue_width, forward):
+    """The model's cycles for ``code: int32[P, 3]`` under given parameters (float64).
+
+    ``latency``: float64[N_OPCODES], cycles per opcode; ``issue_width``: instructions
+    issued per cycle; ``forward``: extra cycles of a load from a cell the program itself
+    stored before (store-to-load forwarding). ``latency_estimate`` is this model with the
+    module's parameters; ``discover.native.fit`` fits them to measurements.
 
     Operands are resources: registers are rows 0..R-1, memory cells rows R..R+N-1 (as in
     the interpreter's state), plus the flags; the opcode table's columns say which an
     instruction reads and writes.
     """
-    ready = np.zeros(registers + n, dtype=np.int64)  # int64[R + N]: cycle each is ready
-    flags_ready = 0
-    finish = 0
+    ready = np.zeros(registers + n, dtype=np.float64)  # float64[R + N]: cycle each is ready
+    stored = np.zeros(registers + n, dtype=np.bool_)  # bool[R + N]: a cell the code stored
+    flags_ready = 0.0
+    finish = 0.0
     for k in range(code.shape[0]):
         op = code[k, 0]
         d = code[k, 1] + DST_MEM[op] * registers
         s = code[k, 2] + SRC_MEM[op] * registers
-        start = 0
+        start = 0.0
         if READS_DST[op]:
             start = max(start, ready[d])
         if READS_SRC[op]:
             start = max(start, ready[s])
+            if SRC_MEM[op] and stored[s]:
+                start += forward
         if READS_FLAGS[op]:
             start = max(start, flags_ready)
-        end = start + LATENCY[op]
+        end = start + latency[op]
         if WRITES_DST[op]:
             ready[d] = end
+            if DST_MEM[op]:
+                stored[d] = True
         if WRITES_FLAGS[op]:
             flags_ready = end
         finish = max(finish, end)
-    issue = (code.shape[0] + ISSUE_WIDTH - 1) // ISSUE_WIDTH
+    issue = np.ceil(code.shape[0] / issue_width)
     return max(finish, issue)
+
+
+_LATENCY = LATENCY.astype(np.float64)
+
+
+@numba.njit(**JIT)
+def latency_estimate(code, n, registers):
+    """Estimated cycles of ``code: int32[P, 3]`` on the model above (well-formed code):
+    ``latency_model`` with the module's parameters (no forwarding penalty)."""
+    return np.int64(latency_model(code, n, registers, _LATENCY, ISSUE_WIDTH, 0.0))
