@@ -48,7 +48,7 @@ _HORIZON = 4096  # cycles a schedule may span in the port table (far past any pr
 
 
 @numba.njit(**JIT)
-def latency_model(code, n, registers, latency, issue_width, forward, ports, extra):
+def latency_model(code, n, registers, latency, issue_width, forward, ports, extra, to_stores):
     """The model's cycles for ``code: int32[P, 3]`` under given parameters (float64).
 
     ``latency``: float64[N_OPCODES], cycles per opcode; ``issue_width``: instructions
@@ -57,7 +57,10 @@ def latency_model(code, n, registers, latency, issue_width, forward, ports, extr
     forwarding); ``ports``: float64[N_UNITS], instructions of each unit (``UNITS``) that
     may start in one cycle (0: no limit), granted in program order; ``extra``:
     float64[N_OPCODES], cycles each instruction of an opcode adds to the schedule's length
-    (what its issue costs beyond the dependency chain). ``latency_estimate`` is this model
+    (what its issue costs beyond the dependency chain); ``to_stores``: the schedule ends
+    when the last store completes (what the next sort waits for; a program without stores:
+    its last instruction), else when the last instruction does. ``latency_estimate`` is
+    this model
     with the module's parameters; ``discover.native.fit`` fits them to measurements.
 
     Operands are resources: registers are rows 0..R-1, memory cells rows R..R+N-1 (as in
@@ -72,6 +75,7 @@ def latency_model(code, n, registers, latency, issue_width, forward, ports, extr
         limited = limited or ports[u] > 0.0
     flags_ready = 0.0
     finish = 0.0
+    stores_done = -1.0
     added = 0.0
     for k in range(code.shape[0]):
         op = code[k, 0]
@@ -101,7 +105,11 @@ def latency_model(code, n, registers, latency, issue_width, forward, ports, extr
         if WRITES_FLAGS[op]:
             flags_ready = end
         finish = max(finish, end)
+        if DST_MEM[op]:
+            stores_done = max(stores_done, end)
         added += extra[op]
+    if to_stores and stores_done >= 0.0:
+        finish = stores_done
     issue = np.ceil(code.shape[0] / issue_width)
     return max(finish, issue) + added
 
@@ -116,4 +124,4 @@ def latency_estimate(code, n, registers):
     """Estimated cycles of ``code: int32[P, 3]`` on the model above (well-formed code):
     ``latency_model`` with the module's parameters (no forwarding penalty)."""
     return np.int64(latency_model(code, n, registers, _LATENCY, ISSUE_WIDTH, 0.0, _NO_PORTS,
-                                  _NO_EXTRA))
+                                  _NO_EXTRA, False))

@@ -22,7 +22,7 @@ TWO_CMOVS = Program.parse("mov r0, m0\nmov r1, m1\ncmp r0, r1\ncmovg r2, r0\ncmo
 
 def cycles(program, ports=NO_PORTS, extra=NO_EXTRA, latency=ONES):
     return latency_model(program.code, SORT3.n, SORT3.registers, latency, 1e9, 0.0, ports,
-                         extra)
+                         extra, False)
 
 
 def test_cmov_port_limit_serialises_independent_cmovs():
@@ -45,6 +45,16 @@ def test_extra_adds_per_instruction():
     extra = NO_EXTRA.copy()
     extra[CMOVS[1]] = 0.5  # cmovg
     assert cycles(TWO_CMOVS, extra=extra) == 3.0 + 2 * 0.5
+
+
+def test_to_stores_ends_at_the_last_store():
+    program = Program.parse("mov r0, m0\nmov m1, r0\nmov r1, m2\ncmp r1, r0\ncmovg r1, r0\n")
+    assert cycles(program) == 3.0  # load, cmp, cmov
+    assert latency_model(program.code, SORT3.n, SORT3.registers, ONES, 1e9, 0.0, NO_PORTS,
+                         NO_EXTRA, True) == 2.0  # load, store
+    registers_only = Program.parse("mov r0, m0\nmov r1, r0\n")
+    assert latency_model(registers_only.code, SORT3.n, SORT3.registers, ONES, 1e9, 0.0,
+                         NO_PORTS, NO_EXTRA, True) == 2.0
 
 
 def test_defaults_are_latency_estimate():
@@ -103,7 +113,8 @@ def test_fit_recovers_generating_parameters(monkeypatch):
                                           for k, v in point.items()})
     programs = fitting.collect(SORT3, 60, seed=3, steps=1000)
     assert len(programs) == 60 and len({p.text() for p in programs}) == 60
-    measured = 1.7 * fitting.model_cycles(programs, SORT3, {**point, "extra": {"cmp": 0.5}})
+    measured = 1.7 * fitting.model_cycles(programs, SORT3,
+                                          {**point, "extra": {"sort3": {"cmp": 0.5}}})
     result = fitting.fit({"sort3": (programs, measured)}, seed=0)
     assert {k: result.params[k] for k in point} == point
     assert result.held_out["sort3"]["fitted"] == pytest.approx(1.0)

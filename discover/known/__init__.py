@@ -7,6 +7,11 @@ default R = N + 1 registers, where it beats the sorting-network program of
 exists; sort4: 28, AlphaDev's figure). sort3.asm (17) was written by hand after AlphaDev's
 sort3; sort5.asm (42) matches AlphaDev's figure and was found by the stochastic search.
 Shortest known, not proved optimal (sort2 aside).
+
+``sortN.fastest.asm`` is the fastest program this project has measured for sortN on the
+reference machine (the README's: a 2-core AMD EPYC VM), in latency mode, beside the
+network and the shortest known program (``bench/ratios.py`` gives the ratios); where no
+file exists, nothing found was measurably faster than the network program.
 """
 
 from __future__ import annotations
@@ -16,16 +21,26 @@ from importlib import resources
 from discover.kernels import baseline_program
 from discover.kernels import Program, Task
 
-__all__ = ["known_length", "known_program"]
+__all__ = ["fastest_program", "known_length", "known_program"]
+
+
+def _shipped(name: str) -> Program | None:
+    try:
+        text = resources.files(__name__).joinpath(name).read_text()
+    except (FileNotFoundError, OSError):
+        return None
+    return Program.parse(text)
 
 
 def known_program(task: Task) -> Program | None:
     """The shortest known program shipped as ``discover/known/sortN.asm``, if there is one."""
-    try:
-        text = resources.files(__name__).joinpath(f"{task.name}.asm").read_text()
-    except (FileNotFoundError, OSError):
-        return None
-    return Program.parse(text)
+    return _shipped(f"{task.name}.asm")
+
+
+def fastest_program(task: Task) -> Program | None:
+    """The fastest measured program, ``discover/known/sortN.fastest.asm``, if there is one
+    (measured on the reference machine; ``discover bench`` re-times it on yours)."""
+    return _shipped(f"{task.name}.fastest.asm")
 
 
 def known_length(n: int) -> int:

@@ -1,19 +1,24 @@
 """Fit the latency model to native measurements, and check it on held-out programs.
 
-``python -m discover.native.fit [--programs N] [--out FILE.json]`` collects correct
-programs of sort3..sort5 (the distinct correct programs the stochastic search's chains
-visit, over several seeds, length caps and temperatures: programs near the model's
-optimum, the ones a ranking has to order), times them all in latency mode
-(``discover.native.measure``, cached), splits them in halves by a seeded draw, fits the
-parameters of ``kernels/cost.py``'s ``latency_model`` on one half and reports the rank
-correlation (Spearman) of model and measurement on the other, per task, for the current
-model (``latency_estimate``), the fitted one and llvm-mca where it is installed.
+``python -m discover.native.fit [--programs N] [--out FILE.json] [--data FILE.json]``
+collects correct programs of sort3..sort5 (the distinct correct programs the stochastic
+search's chains visit, over several seeds, length caps and temperatures: programs near
+the model's optimum, the ones a ranking has to order), times each task's programs in one
+batch in latency mode (``measure_together``; ``batch_cycles`` normalises the rounds),
+splits them in halves by a seeded draw, fits the parameters of ``kernels/cost.py``'s
+``latency_model`` on one half and reports the rank correlation (Spearman) of model and
+measurement on the other, per task, for the current model (``latency_estimate``), the
+fitted one and llvm-mca where it is installed. ``--data`` refits the programs and
+figures of an earlier ``--out`` file instead of measuring again.
 
-What is fitted (a grid, every point scored; the best mean training Spearman wins, ties to
-the simpler point): the cycles of a register ``mov`` (0: move elimination), a load, a
-store, a ``cmov``; the issue width; the extra cycles of a load from a cell the program
-stored (store-to-load forwarding). ``cmp`` stays at 1 cycle (the unit). Spearman is
-invariant to scale, so no TSC-to-core-cycle factor is needed.
+What is fitted: a grid (``GRID``, every point scored; the best mean training Spearman
+wins, ties to the earlier point) of the schedule, shared by the tasks: the cycles of a
+register ``mov`` (0: move elimination), a load, a store, a ``cmov``; how many cmovs and
+cmps may start per cycle (0: no limit); the extra cycles of a load from a cell the program
+stored (store-to-load forwarding). ``cmp`` stays at 1 cycle (the unit). For each point and
+task, least squares then gives the cycles each instruction of a unit adds beyond the
+schedule (``extra``, none negative). Spearman is invariant to scale, so no TSC-to-core-cycle
+factor is needed.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ GRID = {
     "cmp_ports": (0.0, 1.0),
     "forward": (0.0, 2.0),
 }
+# The schedule ends when the last store completes (what the next sort waits for).
 """The schedule's parameter values the fit tries (every combination); ``extra`` (cycles
 per instruction of each unit) is then fitted by least squares for each point."""
 UNIT_NAMES = ("mov", "cmp", "cmov", "load", "store")
@@ -83,20 +89,21 @@ def _ports(params: dict) -> np.ndarray:
     return ports
 
 
-def _extra(params: dict) -> np.ndarray:
-    per_unit = params.get("extra", {})
+def _extra(params: dict, task: Task) -> np.ndarray:
+    per_unit = params.get("extra", {}).get(task.name, {})
     return np.array([per_unit.get(UNIT_NAMES[u], 0.0) for u in UNITS], dtype=np.float64)
 
 
 def model_cycles(programs, task: Task, params: dict | None = None) -> np.ndarray:
-    """The model's cycles for each program: ``params`` (GRID's keys, and ``extra``: unit
-    name -> cycles per instruction) or, for None, the current model (``latency_estimate``)."""
+    """The model's cycles for each program: ``params`` (GRID's keys, and ``extra``: task
+    name -> unit name -> cycles per instruction) or, for None, the current model
+    (``latency_estimate``)."""
     if params is None:
         return np.array([latency_estimate(p.code, task.n, task.registers) for p in programs],
                         dtype=float)
-    table, ports, extra = _latency_table(params), _ports(params), _extra(params)
+    table, ports, extra = _latency_table(params), _ports(params), _extra(params, task)
     return np.array([latency_model(p.code, task.n, task.registers, table, 1e9,
-                                   params["forward"], ports, extra) for p in programs])
+                                   params["forward"], ports, extra, True) for p in programs])
 
 
 def unit_counts(programs) -> np.ndarray:
@@ -162,8 +169,9 @@ class Fit:
 
 
 def fit(data: dict, seed: int = 0, mca: dict | None = None) -> Fit:
-    """Fit GRID (and ``extra``) to ``data``: task name -> (programs, measured cycles), one
-    parameter set for all the tasks. ``mca``: task name -> llvm-mca cycles per program
+    """Fit GRID (and ``extra``) to ``data``: task name -> (programs, measured cycles): one
+    schedule (latencies, ports, forwarding) for all the tasks, and per task the cycles
+    each unit's instructions add (least squares on the training half). ``mca``: task name -> llvm-mca cycles per program
     (optional), reported beside the models."""
     rng = np.random.default_rng(seed)
     split, counts = {}, {}
@@ -179,12 +187,11 @@ def fit(data: dict, seed: int = 0, mca: dict | None = None) -> Fit:
         params = dict(zip(keys, values))
         schedule = {name: model_cycles(programs, tasks[name], params)
                     for name, (programs, _) in data.items()}
-        extra, _ = fit_extra([schedule[k][split[k]] for k in data],
-                             [counts[k][split[k]] for k in data],
-                             [np.asarray(data[k][1])[split[k]] for k in data])
+        extra = {k: fit_extra([schedule[k][split[k]]], [counts[k][split[k]]],
+                              [np.asarray(data[k][1])[split[k]]])[0] for k in data}
         params["extra"] = extra
         score = float(np.nanmean([
-            spearman(schedule[k][split[k]] + counts[k][split[k]] @ _unit_vector(extra),
+            spearman(schedule[k][split[k]] + counts[k][split[k]] @ _unit_vector(extra[k]),
                      np.asarray(data[k][1])[split[k]]) for k in data]))
         if score > best_score + 1e-9:
             best, best_score = params, score
@@ -227,7 +234,11 @@ def main(argv=None) -> int:
                         help="correct programs per task (default 600)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="write the fit and its figures to this JSON file")
+    parser.add_argument("--data", help="refit the programs and figures of an earlier --out "
+                        "file (no measuring)")
     args = parser.parse_args(argv)
+    if args.data:
+        return _refit(args)
     from discover.native import SamplingConfig, measure_together, native_unavailable
 
     reason = native_unavailable()
@@ -249,11 +260,7 @@ def main(argv=None) -> int:
         print(f"{name}: {len(programs)} programs timed, median cycles "
               f"{min(cycles):.1f}-{max(cycles):.1f}", file=sys.stderr)
     result = fit(data, args.seed, mca or None)
-    print(f"fitted parameters: {result.params}")
-    print(f"{'task':<6} {'held-out':>8} {'current':>8} {'fitted':>8} {'mca':>8}")
-    for name, row in result.held_out.items():
-        print(f"{name:<6} {row['programs']:>8} {row['current']:>8.3f} {row['fitted']:>8.3f} "
-              + (f"{row['mca']:>8.3f}" if "mca" in row else f"{'-':>8}"))
+    _report(result)
     if args.out:
         from discover.native.cache import machine_context
         from discover.runs import write_json
@@ -266,6 +273,30 @@ def main(argv=None) -> int:
                                               "mca": list(map(float, mca.get(name, [])))}
                                        for name, (programs, cycles) in data.items()}})
     return 0
+
+
+def _refit(args) -> int:
+    import json
+
+    try:
+        with open(args.data, encoding="utf-8") as file:
+            saved = json.load(file)["data"]
+        data = {name: ([Program.parse(t) for t in row["programs"]],
+                       np.asarray(row["cycles"], dtype=float)) for name, row in saved.items()}
+        mca = {name: row["mca"] for name, row in saved.items() if row.get("mca")}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"discover: error: --data {args.data}: not a fit file ({error})", file=sys.stderr)
+        return 2
+    _report(fit(data, args.seed, mca or None))
+    return 0
+
+
+def _report(result: Fit) -> None:
+    print(f"fitted parameters: {result.params}")
+    print(f"{'task':<6} {'held-out':>8} {'current':>8} {'fitted':>8} {'mca':>8}")
+    for name, row in result.held_out.items():
+        print(f"{name:<6} {row['programs']:>8} {row['current']:>8.3f} {row['fitted']:>8.3f} "
+              + (f"{row['mca']:>8.3f}" if "mca" in row else f"{'-':>8}"))
 
 
 if __name__ == "__main__":
