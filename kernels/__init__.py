@@ -4,7 +4,8 @@ sorting-network baselines.
 Imports nothing else of the project (the bottom layer).
 """
 
-from .cost import ISSUE_WIDTH, LATENCY, latency_estimate, latency_model
+from .cost import (ISSUE_WIDTH, LATENCY, MODEL_SIZE, latency_estimate, latency_model,
+                   modelled_latency, pack_model)
 from .interp import (UNSET, initial_state, placed_counts, run, run_batch, step,
                      step_batch)
 from .isa import (CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMOVS, CMP, COND_MASK,
@@ -22,7 +23,8 @@ __all__ = [
     "LATENCY", "LOAD", "MAX_REGISTERS", "MOV", "N_OPCODES", "OPCODES", "OPTIMAL_NETWORKS",
     "OpSpec", "Program", "ProgramError", "STORE", "TASK_NAMES", "Task", "TaskError", "UNSET",
     "Verification", "baseline_program", "format_instruction", "initial_state",
-    "latency_estimate", "latency_model", "network_program",
+    "MODEL_SIZE", "latency_estimate", "latency_model", "modelled_latency", "network_program",
+    "pack_model",
     "parse_instruction", "placed_counts", "run", "run_batch", "run_reference", "step",
     "step_batch", "verify", "weak_orderings",
 ]

@@ -117,6 +117,29 @@ def latency_model(code, n, registers, latency, issue_width, forward, ports, extr
 _LATENCY = LATENCY.astype(np.float64)
 _NO_PORTS = np.zeros(N_UNITS, dtype=np.float64)
 _NO_EXTRA = np.zeros(len(OPCODES), dtype=np.float64)
+_OPS = len(OPCODES)
+MODEL_SIZE = 2 * _OPS + N_UNITS + 3
+"""Length of a packed model (``pack_model``): latency, extra, ports, issue width,
+forward, to_stores."""
+
+
+def pack_model(latency, issue_width, forward, ports, extra, to_stores) -> np.ndarray:
+    """``latency_model``'s parameters in one ``float64[MODEL_SIZE]`` array (what the
+    compiled search kernels take; ``modelled_latency`` unpacks it)."""
+    model = np.zeros(MODEL_SIZE, dtype=np.float64)
+    model[:_OPS] = latency
+    model[_OPS:2 * _OPS] = extra
+    model[2 * _OPS:2 * _OPS + N_UNITS] = ports
+    model[2 * _OPS + N_UNITS:] = (issue_width, forward, 1.0 if to_stores else 0.0)
+    return model
+
+
+@numba.njit(**JIT)
+def modelled_latency(code, n, registers, model):
+    """``latency_model`` of ``code`` under a packed model (``pack_model``)."""
+    k = 2 * _OPS + N_UNITS
+    return latency_model(code, n, registers, model[:_OPS], model[k], model[k + 1],
+                         model[2 * _OPS:k], model[_OPS:2 * _OPS], model[k + 2] > 0.5)
 
 
 @numba.njit(**JIT)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .cost import latency_estimate
+from .cost import latency_estimate, modelled_latency
 from .interp import UNSET, _apply, _decode, decode_into
 from .jit import JIT
 from .isa import (DST_MEM, DST_REG, MIRROR, N_OPCODES, OPCODES, READS_DST, READS_FLAGS,
@@ -41,7 +41,8 @@ MOVE_NAMES = ("add", "remove", "swap", "opcode", "operand", "instruction")
 
 # What the length term of the cost counts.
 COST_LENGTH = 0
-COST_LATENCY = 1
+COST_LATENCY = 1  # kernels/cost.py's latency_estimate
+COST_MODEL = 2  # latency_model under a packed model (run_chain's ``model``)
 
 # Columns of a chain's counters: int64[C, N_COUNTERS].
 PROPOSED = 0
@@ -328,10 +329,12 @@ def prefix_states(code, length, states, inputs, expected, registers):
 
 
 @numba.njit(**JIT)
-def _metric(code, length, n, registers, cost_kind):
-    """The size term of the cost: length, or the latency estimate."""
+def _metric(code, length, n, registers, cost_kind, model):
+    """The size term of the cost: length, the latency estimate, or a packed model's."""
     if cost_kind == COST_LATENCY:
         return np.float64(latency_estimate(code[:length], n, registers))
+    if cost_kind == COST_MODEL:
+        return modelled_latency(code[:length], n, registers, model)
     return np.float64(length)
 
 
@@ -344,7 +347,7 @@ def _best_key(metric, length, capacity):
 @numba.njit(**JIT)
 def run_chain(steps, code, length, cost, rng, states, prop, work, decoded,
            best_code, best_length, best_key, counters, expected, registers,
-           alpha, beta, move_cdf, cost_kind, block):
+           alpha, beta, move_cdf, cost_kind, block, model):
     """Run one chain for ``steps`` proposals; returns (length, cost, best_length, best_key).
 
     ``code: int32[P, 3]`` the current program (first ``length`` rows), ``cost`` its
@@ -352,8 +355,10 @@ def run_chain(steps, code, length, cost, rng, states, prop, work, decoded,
     columns of ``expected: int8[N, B]``; ``prop: int32[P, 3]``, ``work: int8[S, block]``,
     ``decoded: int64[P, 4]`` scratch; ``best_code``, ``best_length``, ``best_key`` the best
     correct program seen; ``counters: int64[N_COUNTERS]``. Arrays are updated in place.
-    ``move_cdf: float64[N_MOVES]`` cumulative move weights; ``cost_kind`` COST_LENGTH or
-    COST_LATENCY. Releases the GIL, so threads can run several chains at once.
+    ``move_cdf: float64[N_MOVES]`` cumulative move weights; ``cost_kind`` COST_LENGTH,
+    COST_LATENCY or COST_MODEL (``model: float64[MODEL_SIZE]``, kernels/cost.py's
+    pack_model; read only for COST_MODEL). Releases the GIL, so threads can run several
+    chains at once.
     """
     n, b = expected.shape
     capacity = code.shape[0]
@@ -366,7 +371,7 @@ def run_chain(steps, code, length, cost, rng, states, prop, work, decoded,
         if not well_formed(prop, plen, n, registers):
             counters[ILL_FORMED] += 1
             continue
-        metric = _metric(prop, plen, n, registers, cost_kind)
+        metric = _metric(prop, plen, n, registers, cost_kind, model)
         size = alpha * metric
         # Metropolis: accept iff new cost <= cost - log(u) / beta (drawn first, so the
         # evaluation can stop as soon as the proposal is sure to be rejected).

@@ -119,3 +119,31 @@ def test_fit_recovers_generating_parameters(monkeypatch):
     assert {k: result.params[k] for k in point} == point
     assert result.held_out["sort3"]["fitted"] == pytest.approx(1.0)
     assert result.held_out["sort3"]["programs"] == 30
+
+
+def test_packed_model_is_latency_model():
+    from discover.kernels import modelled_latency, pack_model
+
+    ports = NO_PORTS.copy()
+    ports[UNITS[CMOVS[0]]] = 1.0
+    extra = NO_EXTRA.copy()
+    extra[CMOVS[1]] = 0.25
+    latency = ONES * 2
+    network = fitting.baseline_program(SORT3)
+    for program in (TWO_CMOVS, network):
+        for to_stores in (False, True):
+            model = pack_model(latency, 3.0, 1.5, ports, extra, to_stores)
+            assert modelled_latency(program.code, SORT3.n, SORT3.registers, model) == \
+                latency_model(program.code, SORT3.n, SORT3.registers, latency, 3.0, 1.5,
+                              ports, extra, to_stores)
+
+
+def test_shipped_model_packs_for_every_task():
+    from discover.kernels import MODEL_SIZE, TASK_NAMES
+    from discover.known import fitted_model
+
+    params = fitted_model()
+    assert set(fitting.GRID) <= set(params) and params["extra"]
+    for name in TASK_NAMES:
+        model = fitting.packed_model(params, Task.from_name(name))
+        assert model.shape == (MODEL_SIZE,) and np.isfinite(model).all()

@@ -123,3 +123,18 @@ def test_search_cost_measured_writes_the_table(tmp_path, capsys):
     assert all(verify(c.program, SORT3).correct for c in ranked)
     best = (out / "best.asm").read_text()
     assert ranked[0].program.text() in best
+
+
+def test_cost_fitted_runs_on_the_shipped_model_and_repeats(tmp_path, capsys):
+    from discover.cli import main
+    from discover.search.base import fitted_cycles
+
+    config = StochasticConfig(cost="fitted", steps=20000, seed=2)
+    first, second = search(SORT3, "stochastic", config), search(SORT3, "stochastic", config)
+    assert first.program == second.program and verify(first.program, SORT3).correct
+    network = baseline_program(SORT3)
+    assert fitted_cycles(first.program, SORT3) <= fitted_cycles(network, SORT3)
+    code = main(["search", "--task", "sort3", "--cost", "fitted", "--steps", "20000",
+                 "--seed", "2", "--out", str(tmp_path / "run")])
+    out = capsys.readouterr().out
+    assert code == 0 and "fitted model:" in out and first.program.text() in out

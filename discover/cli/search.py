@@ -333,8 +333,12 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
         bar.set_postfix(best=best, refresh=False)
 
     objective = "length"
-    if _cost(config) in ("latency", *MEASURED_COSTS):
-        objective = "length_latency" if run.method == "enum" else "latency"
+    if run.method == "enum" and _cost(config) in ("latency", *MEASURED_COSTS):
+        objective = "length_latency"
+    elif _cost(config) in ("fitted", *MEASURED_COSTS):
+        objective = "fitted"  # the stochastic chains run on the fitted model
+    elif _cost(config) == "latency":
+        objective = "latency"
     monitor = CostMonitor(time_limit=time_limit, on_best=on_best, on_progress=on_progress,
                           objective=objective)
     if start is not None:
@@ -382,6 +386,11 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
     print(f"; best {task.name} program ({run.method} search, seed {run.seed})")
     print(result.program.text(), end="")
     print(check.summary(), end="")
+    if run.method != "enum" and _cost(config) in ("fitted", *MEASURED_COSTS):
+        from discover.search.base import fitted_cycles
+
+        print(f"fitted model: {fitted_cycles(result.program, task):.2f} cycles (the reference "
+              "machine's, discover/known/model.json)")
     print(f"optimal: {'proved' if result.optimal else 'not proved'}")
     print(f"search: {result.stopped} after {result.search_time:.2f} s "
           f"(+ {result.compile_time:.2f} s JIT), {result.explored} {UNITS[run.method]}, "

@@ -12,6 +12,10 @@ Shortest known, not proved optimal (sort2 aside).
 reference machine (the README's: a 2-core AMD EPYC VM), in latency mode, beside the
 network and the shortest known program (``bench/ratios.py`` gives the ratios); where no
 file exists, nothing found was measurably faster than the network program.
+
+``model.json`` is the latency model fitted to the reference machine
+(``python -m discover.native.fit --model``): what ``search --cost fitted`` minimises and
+what the chains of ``search --cost measured`` run on.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from importlib import resources
 from discover.kernels import baseline_program
 from discover.kernels import Program, Task
 
-__all__ = ["fastest_program", "known_length", "known_program"]
+__all__ = ["fastest_program", "fitted_model", "known_length", "known_program"]
 
 
 def _shipped(name: str) -> Program | None:
@@ -49,3 +53,12 @@ def known_length(n: int) -> int:
     task = Task(n)
     known = known_program(task)
     return len(known) if known is not None else len(baseline_program(task))
+
+
+def fitted_model() -> dict:
+    """The reference machine's fitted latency model: ``discover/known/model.json``'s
+    ``params`` (``discover.native.fit.packed_model`` packs it for a task)."""
+    import json
+
+    text = resources.files(__name__).joinpath("model.json").read_text()
+    return json.loads(text)["params"]

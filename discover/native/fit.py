@@ -30,12 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from discover.kernels import (CMOVS, CMP, LOAD, MOV, N_OPCODES, STORE, Program, Task,
-                              baseline_program, latency_estimate, latency_model)
+from discover.kernels import Program, Task, baseline_program
 from discover.kernels.cost import N_UNITS, UNITS
 
+from .model import UNIT_NAMES, _extra, model_cycles, packed_model  # noqa: F401 (re-exported)
+
 __all__ = ["GRID", "Fit", "batch_cycles", "collect", "fit", "fit_extra", "model_cycles",
-           "spearman", "unit_counts"]
+           "packed_model", "spearman", "unit_counts"]
 
 TASKS = ("sort3", "sort4", "sort5")
 GRID = {
@@ -50,10 +51,6 @@ GRID = {
 # The schedule ends when the last store completes (what the next sort waits for).
 """The schedule's parameter values the fit tries (every combination); ``extra`` (cycles
 per instruction of each unit) is then fitted by least squares for each point."""
-UNIT_NAMES = ("mov", "cmp", "cmov", "load", "store")
-"""kernels/cost.py's UNITS, by index."""
-
-
 def spearman(x, y) -> float:
     """Spearman's rank correlation (ties get their average rank); nan if either is constant."""
     rx, ry = _ranks(np.asarray(x, float)), _ranks(np.asarray(y, float))
@@ -71,39 +68,6 @@ def _ranks(values: np.ndarray) -> np.ndarray:
         if tied.sum() > 1:
             ranks[tied] = ranks[tied].mean()
     return ranks
-
-
-def _latency_table(params: dict) -> np.ndarray:
-    table = np.ones(N_OPCODES, dtype=np.float64)
-    table[MOV], table[LOAD], table[STORE], table[CMP] = (params["mov"], params["load"],
-                                                         params["store"], 1.0)
-    for op in CMOVS:
-        table[op] = params["cmov"]
-    return table
-
-
-def _ports(params: dict) -> np.ndarray:
-    ports = np.zeros(N_UNITS, dtype=np.float64)
-    ports[UNITS[CMOVS[0]]] = params["cmov_ports"]
-    ports[UNITS[CMP]] = params["cmp_ports"]
-    return ports
-
-
-def _extra(params: dict, task: Task) -> np.ndarray:
-    per_unit = params.get("extra", {}).get(task.name, {})
-    return np.array([per_unit.get(UNIT_NAMES[u], 0.0) for u in UNITS], dtype=np.float64)
-
-
-def model_cycles(programs, task: Task, params: dict | None = None) -> np.ndarray:
-    """The model's cycles for each program: ``params`` (GRID's keys, and ``extra``: task
-    name -> unit name -> cycles per instruction) or, for None, the current model
-    (``latency_estimate``)."""
-    if params is None:
-        return np.array([latency_estimate(p.code, task.n, task.registers) for p in programs],
-                        dtype=float)
-    table, ports, extra = _latency_table(params), _ports(params), _extra(params, task)
-    return np.array([latency_model(p.code, task.n, task.registers, table, 1e9,
-                                   params["forward"], ports, extra, True) for p in programs])
 
 
 def unit_counts(programs) -> np.ndarray:
@@ -233,62 +197,77 @@ def main(argv=None) -> int:
     parser.add_argument("--programs", type=int, default=600,
                         help="correct programs per task (default 600)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", help="write the fit and its figures to this JSON file")
+    parser.add_argument("--out", help="write the fit, its figures and the data (programs "
+                        "and their measured cycles) to this JSON file")
+    parser.add_argument("--model", help="write the fitted model alone to this JSON file "
+                        "(the form of discover/known/model.json)")
     parser.add_argument("--data", help="refit the programs and figures of an earlier --out "
                         "file (no measuring)")
     args = parser.parse_args(argv)
-    if args.data:
-        return _refit(args)
-    from discover.native import SamplingConfig, measure_together, native_unavailable
+    from discover.native.cache import machine_context
 
-    reason = native_unavailable()
-    if reason:
-        print(f"discover: error: {reason}", file=sys.stderr)
-        return 2
+    if args.data:
+        try:
+            data, mca, machine = _load(args.data)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            print(f"discover: error: --data {args.data}: not a fit file ({error})",
+                  file=sys.stderr)
+            return 2
+    else:
+        from discover.native import native_unavailable
+
+        reason = native_unavailable()
+        if reason:
+            print(f"discover: error: {reason}", file=sys.stderr)
+            return 2
+        data, mca = _measure(args.programs, args.seed)
+        machine = machine_context()
+    result = fit(data, args.seed, mca or None)
+    _report(result)
+    from discover.runs import write_json
+
+    summary = {"params": result.params, "train": result.train, "held_out": result.held_out,
+               "machine": machine, "programs_per_task": {k: len(p) for k, (p, _) in
+                                                         data.items()},
+               "seed": args.seed}
+    if args.model:
+        write_json(args.model, summary)
+    if args.out:
+        write_json(args.out, {**summary, "data": {
+            name: {"programs": [p.text() for p in programs],
+                   "cycles": list(map(float, cycles)),
+                   "mca": list(map(float, mca.get(name, [])))}
+            for name, (programs, cycles) in data.items()}})
+    return 0
+
+
+def _measure(count: int, seed: int) -> tuple[dict, dict]:
+    from discover.native import SamplingConfig, measure_together
+    from discover.native.mca import mca_cycles, mca_unavailable
+
     data, mca = {}, {}
-    try:
-        from discover.native.mca import mca_cycles, mca_unavailable
-    except ImportError:
-        mca_cycles = mca_unavailable = None
     for name in TASKS:
         task = Task.from_name(name)
-        programs = collect(task, args.programs, args.seed)
+        programs = collect(task, count, seed)
         cycles = batch_cycles(measure_together(programs, task, SamplingConfig()))
         data[name] = (programs, cycles)
-        if mca_unavailable is not None and not mca_unavailable():
+        if not mca_unavailable():
             mca[name] = mca_cycles(programs, task)
         print(f"{name}: {len(programs)} programs timed, median cycles "
               f"{min(cycles):.1f}-{max(cycles):.1f}", file=sys.stderr)
-    result = fit(data, args.seed, mca or None)
-    _report(result)
-    if args.out:
-        from discover.native.cache import machine_context
-        from discover.runs import write_json
-
-        write_json(args.out, {"params": result.params, "train": result.train,
-                              "held_out": result.held_out, "machine": machine_context(),
-                              "programs_per_task": args.programs, "seed": args.seed,
-                              "data": {name: {"programs": [p.text() for p in programs],
-                                              "cycles": list(map(float, cycles)),
-                                              "mca": list(map(float, mca.get(name, [])))}
-                                       for name, (programs, cycles) in data.items()}})
-    return 0
+    return data, mca
 
 
-def _refit(args) -> int:
+def _load(path: str) -> tuple[dict, dict, dict]:
     import json
 
-    try:
-        with open(args.data, encoding="utf-8") as file:
-            saved = json.load(file)["data"]
-        data = {name: ([Program.parse(t) for t in row["programs"]],
-                       np.asarray(row["cycles"], dtype=float)) for name, row in saved.items()}
-        mca = {name: row["mca"] for name, row in saved.items() if row.get("mca")}
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        print(f"discover: error: --data {args.data}: not a fit file ({error})", file=sys.stderr)
-        return 2
-    _report(fit(data, args.seed, mca or None))
-    return 0
+    with open(path, encoding="utf-8") as file:
+        saved = json.load(file)
+    data = {name: ([Program.parse(t) for t in row["programs"]],
+                   np.asarray(row["cycles"], dtype=float))
+            for name, row in saved["data"].items()}
+    mca = {name: row["mca"] for name, row in saved["data"].items() if row.get("mca")}
+    return data, mca, saved.get("machine", {})
 
 
 def _report(result: Fit) -> None:

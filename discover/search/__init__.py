@@ -72,7 +72,9 @@ def search(task: Task, method: str = "stochastic", config=None, *,
                     None)
     if monitor is None:
         objective = "length"
-        if getattr(config, "cost", None) in ("latency", *MEASURED_COSTS):
+        if getattr(config, "cost", None) in ("fitted", *MEASURED_COSTS):
+            objective = "fitted"  # the stochastic chains run on the fitted model
+        elif getattr(config, "cost", None) == "latency":
             objective = "latency"
         elif getattr(config, "tie_break", None) == "latency":
             objective = "length_latency"

@@ -13,9 +13,11 @@ import time
 from dataclasses import dataclass, field
 
 from discover._version import __version__
-from discover.kernels import Program, Task, latency_estimate, verify
+import numpy as np
 
-OBJECTIVES = ("length", "latency", "length_latency")  # CostMonitor's orders
+from discover.kernels import Program, Task, latency_estimate, modelled_latency, verify
+
+OBJECTIVES = ("length", "latency", "fitted", "length_latency")  # CostMonitor's orders
 
 
 class SearchStopped(Exception):
@@ -167,12 +169,34 @@ class Monitor:
         return _Catch()
 
 
+_FITTED: dict[tuple[str, int], np.ndarray] = {}
+
+
+def fitted_model_for(task: Task) -> np.ndarray:
+    """The reference machine's fitted latency model (discover/known/model.json), packed
+    for ``task`` (kernels/cost.py's pack_model)."""
+    key = (task.name, task.registers)
+    if key not in _FITTED:
+        from discover.known import fitted_model
+        from discover.native.model import packed_model
+
+        _FITTED[key] = packed_model(fitted_model(), task)
+    return _FITTED[key]
+
+
+def fitted_cycles(program: Program, task: Task) -> float:
+    """The fitted model's cycles for ``program`` (``fitted_model_for``)."""
+    return float(modelled_latency(program.code, task.n, task.registers,
+                                  fitted_model_for(task)))
+
+
 class CostMonitor(Monitor):
     """A Monitor that can rank programs by their latency estimate too.
 
     ``Monitor.found`` keeps only shorter programs. ``objective='latency'``: a lower latency
-    estimate wins, then the shorter; ``'length_latency'``: the shorter wins, then the lower
-    latency (enum's latency tie-break); ``'length'``: Monitor's own order.
+    estimate wins, then the shorter; ``'fitted'``: the same with the fitted model
+    (``fitted_cycles``); ``'length_latency'``: the shorter wins, then the lower latency
+    (enum's latency tie-break); ``'length'``: Monitor's own order.
     """
 
     def __init__(self, *args, objective: str = "length", **kwargs):
@@ -184,6 +208,8 @@ class CostMonitor(Monitor):
 
     def key(self, program: Program, task: Task) -> tuple:
         """Sort key of a program under the objective (lower is better)."""
+        if self.objective == "fitted":
+            return (fitted_cycles(program, task), len(program))
         latency = int(latency_estimate(program.code, task.n, task.registers))
         if self.objective == "latency":
             return (latency, len(program))

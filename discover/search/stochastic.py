@@ -26,14 +26,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from discover.candidates import MEASURED_COSTS
-from discover.kernels import Program, Task, baseline_program, latency_estimate, mcmc, verify
+from discover.kernels import (MODEL_SIZE, Program, Task, baseline_program, latency_estimate,
+                              mcmc, verify)
 from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, check_float,
                                  check_int, check_memory_gb, check_seed)
 
-from .base import Monitor, SearchResult
+from .base import Monitor, SearchResult, fitted_cycles, fitted_model_for
 
-COSTS = ("length", "latency", "measured", "mca")
+COSTS = ("length", "latency", "fitted", "measured", "mca")
 POOL_SIZE = 2000  # distinct correct programs kept for a measured (or mca) ranking
+POOL_EVERY = 5000  # steps per chain between two samples of the chains for that pool
 UNLIMITED = None  # steps=None: run until the monitor stops the search
 MAX_CHAINS = 256  # chains are threads; past a few per core they only share the cores
 
@@ -57,9 +59,10 @@ class StochasticConfig:
     seed: int = 0
     """Seeds every chain (chain c gets stream c of it): same seed, same steps, same result."""
     cost: str = "length"
-    """Size term of the cost: 'length' (instructions), 'latency' (kernels/cost.py model) or
-    'measured' (the chains run on the model; the distinct correct programs they hold at
-    the end of each compiled burst, up to POOL_SIZE, are timed natively after the search
+    """Size term of the cost: 'length' (instructions), 'latency' (kernels/cost.py's
+    estimate), 'fitted' (the latency model fitted to the reference machine,
+    discover/known/model.json) or 'measured' (the chains run on the fitted model; the distinct correct programs they hold at
+    every POOL_EVERY steps, up to POOL_SIZE, are timed natively after the search
     and the fastest is kept: see discover/candidates.py) or 'mca' (the same pool, ranked
     by llvm-mca's cycle estimate instead: discover/native/mca.py)."""
     alpha: float | None = None
@@ -120,11 +123,24 @@ class StochasticConfig:
         self.__post_init__()
 
 
-def _key(program: Program, task: Task, cost: str, capacity: int) -> float:
+def _key(program: Program, task: Task, config: "StochasticConfig", capacity: int) -> float:
     """The chain kernel's best key of a program (mcmc._best_key)."""
-    metric = len(program) if cost == "length" else latency_estimate(program.code, task.n,
-                                                                      task.registers)
-    return float(metric) * (capacity + 1) + len(program)
+    return _metric(program, task, config) * (capacity + 1) + len(program)
+
+
+def _cost_kind(config: "StochasticConfig") -> int:
+    """The chain kernel's cost kind: length; the latency estimate for 'latency'; the fitted
+    model (discover/known/model.json) for 'fitted', 'measured' and 'mca'."""
+    if config.cost == "length":
+        return mcmc.COST_LENGTH
+    return mcmc.COST_LATENCY if config.cost == "latency" else mcmc.COST_MODEL
+
+
+def _model(task: Task, config: "StochasticConfig") -> np.ndarray:
+    """The packed model the chains read (unused but passed for length and latency)."""
+    if _cost_kind(config) != mcmc.COST_MODEL:
+        return np.zeros(MODEL_SIZE, dtype=np.float64)
+    return fitted_model_for(task)
 
 
 class _Chains:
@@ -134,7 +150,8 @@ class _Chains:
         self.task = task
         self.config = config
         self.capacity = capacity
-        self.cost_kind = mcmc.COST_LENGTH if config.cost == "length" else mcmc.COST_LATENCY
+        self.cost_kind = _cost_kind(config)
+        self.model = _model(task, config)  # float64[MODEL_SIZE]
         c, p, s, b = config.chains, capacity, task.slots, task.n_inputs
         need = c * (p + 1) * s * b
         if need > config.memory_limit_gb * 2**30:
@@ -177,11 +194,9 @@ class _Chains:
         self.lengths[k] = length
         misplaced = mcmc.prefix_states(self.codes[k], length, self.states[k], self.inputs,
                                        self.expected, self.task.registers)
-        metric = len(program) if self.cost_kind == mcmc.COST_LENGTH else latency_estimate(
-            program.code, self.task.n, self.task.registers)
-        self.costs[k] = self.config.alpha * metric + misplaced
+        self.costs[k] = self.config.alpha * _metric(program, self.task, self.config) + misplaced
         if misplaced == 0 and length:
-            key = _key(program, self.task, self.config.cost, self.capacity)
+            key = _key(program, self.task, self.config, self.capacity)
             if key < self.best_keys[k]:
                 self.best_keys[k] = key
                 self.best_lengths[k] = length
@@ -202,7 +217,7 @@ class _Chains:
             int(self.best_lengths[k]), float(self.best_keys[k]), self.counters[k],
             self.expected, self.task.registers, self.config.alpha,
             self.config.beta * self.config.beta_ratio ** k, self.move_cdf, self.cost_kind,
-            mcmc.BLOCK_COLUMNS)
+            mcmc.BLOCK_COLUMNS, self.model)
         self.lengths[k] = length
         self.costs[k] = cost
         self.best_lengths[k] = best_length
@@ -298,7 +313,7 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
 
 def _run(task, config, monitor, chains, pool=None) -> int:
     """The search loop; returns the steps every chain made. ``pool`` (a dict, text ->
-    program) receives the chains' distinct correct programs after each burst."""
+    program) receives the chains' distinct correct programs every POOL_EVERY steps."""
     best_key = float(chains.best_keys.min())
     done = 0  # steps every chain has made
     chunk = 1000  # steps per compiled call, adapted to about 0.1 s a call
@@ -309,12 +324,14 @@ def _run(task, config, monitor, chains, pool=None) -> int:
                 todo = min(todo, config.steps - done)
             if config.restart_every:
                 todo = min(todo, config.restart_every - done % config.restart_every)
+            if pool is not None:  # the pool is sampled at fixed steps: same seed, same pool
+                todo = min(todo, POOL_EVERY - done % POOL_EVERY)
             began = time.perf_counter()
             chains.run(todo)
             took = time.perf_counter() - began
             done += todo
             chunk = int(min(max(todo * 0.1 / max(took, 1e-6), 100), 2 * chunk + 1000))
-            if pool is not None:
+            if pool is not None and done % POOL_EVERY == 0:
                 chains.collect(pool)
             k, program = chains.best()
             if program is not None and chains.best_keys[k] < best_key:
@@ -353,6 +370,10 @@ def _result(task, config, monitor, chains, start, capacity, done, compile_time):
 
 
 def _metric(program: Program, task: Task, config: StochasticConfig) -> float:
-    if config.cost != "length":
+    """The size term of a program's cost, as the chain kernel computes it."""
+    kind = _cost_kind(config)
+    if kind == mcmc.COST_LATENCY:
         return float(latency_estimate(program.code, task.n, task.registers))
+    if kind == mcmc.COST_MODEL:
+        return fitted_cycles(program, task)
     return float(len(program))
