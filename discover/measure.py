@@ -95,7 +95,8 @@ def known_program(task: Task) -> Program | None:
 
 
 def candidate_programs(programs, task: Task) -> list[tuple[str, Program]]:
-    """Given (label, program) pairs plus the network and the known program, deduplicated.
+    """Given (label, program) pairs plus the network, the shortest known and the fastest
+    measured program (discover/known/), deduplicated.
 
     A program equal to one listed before is not timed twice: its label joins the other's.
     """
@@ -115,6 +116,11 @@ def candidate_programs(programs, task: Task) -> list[tuple[str, Program]]:
     known = known_program(task)
     if known is not None and _correct_for(known, task):  # e.g. needs more registers than R
         add(f"known/{task.name}.asm", known)
+    from discover.known import fastest_program
+
+    fastest = fastest_program(task)
+    if fastest is not None and _correct_for(fastest, task):
+        add(f"known/{task.name}.fastest.asm", fastest)
     return out
 
 
