@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 
 import numpy as np
@@ -46,3 +47,13 @@ def wait_until(ready, process, timeout: float = 60.0, poll: float = 0.05) -> Non
         assert process.poll() is None, "the command ended before it was ready"
         assert time.monotonic() < deadline, f"not ready after {timeout} s"
         time.sleep(poll)
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` of a command a test interrupts: Ctrl-C gets its default action back.
+
+    A test runner started as a background job (``cmd &`` without job control) ignores
+    SIGINT, and its children would inherit that: Python would then never raise
+    KeyboardInterrupt, and the test would check nothing.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

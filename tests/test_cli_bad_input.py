@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wait_until
+from conftest import default_sigint, wait_until
 from discover.cli import main
 
 KNOWN_SORT3 = "discover/known/sort3.asm"
@@ -310,7 +310,8 @@ def test_ctrl_c_at_start_of_the_command_exits_130_without_traceback():
     """
     process = subprocess.Popen([sys.executable, "-m", "discover.cli", "verify", KNOWN_SORT3,
                                 "--task", "sort3"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=default_sigint)
     try:
         maps = Path(f"/proc/{process.pid}/maps")
         wait_until(lambda: "_multiarray_umath" in maps.read_text(), process, poll=0.002)

@@ -17,7 +17,7 @@ from discover.search import (CostMonitor, Monitor, RandomConfig, StochasticConfi
                              search_random, search_stochastic)
 from discover.search.stochastic import _Chains, start_program
 
-from conftest import random_program, wait_until
+from conftest import default_sigint, random_program, wait_until
 
 SORT3 = Task.from_name("sort3")
 SORT4 = Task.from_name("sort4")
@@ -319,7 +319,8 @@ def test_cli_interrupted_run_keeps_its_best(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "discover.cli", "search", "--task", "sort4", "--method",
          "stochastic", "--time-limit", "120", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint)
     try:
         wait_until((out / "best.asm").exists, process)
         time.sleep(0.3)
