@@ -57,10 +57,13 @@ def test_search_killed_at_a_random_moment_resumes_intact(tmp_path, case):
     delay = np.random.default_rng(case).uniform(0.5, 6.0)
     proc = _start("search", "--task", "sort5", "--seed", case, "--time-limit", 30,
                   "--out", out)
+    # The delay counts from the run directory's creation: start-up (imports, 1-2 s here)
+    # writes nothing, and a kill before the directory exists leaves nothing to resume.
+    wait_until(out.exists, proc, poll=0.01)
     time.sleep(delay)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    before, manifest = _best_length(out) if out.exists() else (None, None)
+    before, manifest = _best_length(out)
     _consistent(before, manifest)
 
     resumed = subprocess.run([*CLI, "search", "--task", "sort5", "--resume", str(out),
