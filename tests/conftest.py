@@ -57,3 +57,20 @@ def default_sigint() -> None:
     KeyboardInterrupt, and the test would check nothing.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class FakeMeasurement:
+    """What rank() and ratio() read of a Measurement: the samples, the batch, summaries
+    (a figure chosen per program, so that no test depends on timing)."""
+
+    def __init__(self, ns):
+        self.ticks = np.full(7, float(ns))
+        self.ns = self.ticks
+        self.batch, self.confidence = "fake", 0.95
+
+    @property
+    def summary_ns(self):
+        from discover.native import summarize_samples
+        return summarize_samples(self.ns)
+
+    summary_cycles = None

@@ -8,8 +8,8 @@ skipped where native code cannot run.
 import json
 import re
 
-import numpy as np
 import pytest
+from conftest import FakeMeasurement
 
 import discover.candidates as candidates
 from discover.cli import main
@@ -24,22 +24,6 @@ KNOWN = known_program(SORT3)
 SWAPPED = Program.parse("\n".join([KNOWN.text().splitlines()[1], KNOWN.text().splitlines()[0]]
                                   + KNOWN.text().splitlines()[2:]))
 ROW = re.compile(r"^\s*(\d+)\s+(\d+|-)\s+(\d+)\s+(\d+)\s+(\d+\.\d+)\s")
-
-
-class FakeMeasurement:
-    """What rank() and ratio() read of a Measurement: the samples, the batch, summaries."""
-
-    def __init__(self, ns):
-        self.ticks = np.full(7, float(ns))
-        self.ns = self.ticks
-        self.batch, self.confidence = "fake", 0.95
-
-    @property
-    def summary_ns(self):
-        from discover.native import summarize_samples
-        return summarize_samples(self.ns)
-
-    summary_cycles = None
 
 
 @pytest.fixture

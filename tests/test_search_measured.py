@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import FakeMeasurement
 
 import discover.candidates as candidates
 from discover.cli import main
@@ -17,22 +18,6 @@ from discover.search import EnumConfig, StochasticConfig, search
 from discover.search.stochastic import POOL_SIZE
 
 SORT3 = Task.from_name("sort3")
-
-
-class FakeMeasurement:
-    """What rank() reads of a Measurement: summaries, and a batch for ratio()."""
-
-    def __init__(self, ns):
-        self.ticks = np.full(7, ns)
-        self.ns = self.ticks
-        self.batch, self.confidence = "fake", 0.95
-
-    @property
-    def summary_ns(self):
-        from discover.native import summarize_samples
-        return summarize_samples(self.ns)
-
-    summary_cycles = None
 
 
 @pytest.fixture

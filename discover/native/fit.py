@@ -33,7 +33,7 @@ import numpy as np
 from discover.kernels import Program, Task, baseline_program
 from discover.kernels.cost import N_UNITS, UNITS
 
-from .model import UNIT_NAMES, _extra, model_cycles, packed_model  # noqa: F401 (re-exported)
+from .model import UNIT_NAMES, model_cycles, packed_model  # noqa: F401 (re-exported)
 
 __all__ = ["GRID", "Fit", "batch_cycles", "collect", "fit", "fit_extra", "model_cycles",
            "packed_model", "spearman", "unit_counts"]

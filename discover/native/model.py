@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from discover.kernels import (CMOVS, CMP, LOAD, MOV, N_OPCODES, STORE, Task, latency_estimate,
-                              latency_model, pack_model)
+                              modelled_latency, pack_model)
 from discover.kernels.cost import N_UNITS, UNITS
 
 __all__ = ["UNIT_NAMES", "model_cycles", "packed_model"]
@@ -44,13 +44,13 @@ def _extra(params: dict, task: Task) -> np.ndarray:
 def model_cycles(programs, task: Task, params: dict | None = None) -> np.ndarray:
     """The model's cycles for each program: ``params`` (GRID's keys, and ``extra``: task
     name -> unit name -> cycles per instruction) or, for None, the current model
-    (``latency_estimate``)."""
+    (``latency_estimate``); the schedule as ``packed_model`` packs it."""
     if params is None:
         return np.array([latency_estimate(p.code, task.n, task.registers) for p in programs],
                         dtype=float)
-    table, ports, extra = _latency_table(params), _ports(params), _extra(params, task)
-    return np.array([latency_model(p.code, task.n, task.registers, table, 1e9,
-                                   params["forward"], ports, extra, True) for p in programs])
+    model = packed_model(params, task)
+    return np.array([modelled_latency(p.code, task.n, task.registers, model)
+                     for p in programs])
 
 
 def packed_model(params: dict, task: Task) -> np.ndarray:
