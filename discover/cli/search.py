@@ -253,7 +253,9 @@ def run(args) -> int:
         config.check(task)
     elif run.method == "random":
         config.lengths(task)
-    cost = _cost(config)
+    from discover.search import config_cost
+
+    cost = config_cost(config)
     if cost == "measured":
         from discover.native import native_unavailable
 
@@ -281,11 +283,6 @@ def run(args) -> int:
         raise UsageError(str(error)) from None
 
 
-def _cost(config) -> str:
-    """The config's cost (``tie_break`` for enum)."""
-    return getattr(config, "cost", getattr(config, "tie_break", "length"))
-
-
 def _settings(config) -> dict:
     """The config's scalar fields (what ``result.json`` keeps for a resume)."""
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
@@ -297,7 +294,7 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
     from discover.candidates import MEASURED_COSTS
     from discover.kernels import verify
     from discover.runs import write_atomic, write_json
-    from discover.search import CostMonitor, search
+    from discover.search import CostMonitor, config_cost, monitor_objective, search
 
     time_limit = run.time_limit if run.time_limit is not None \
         else DEFAULT_TIME_LIMIT[run.method]
@@ -332,13 +329,7 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
         bar.update(explored - bar.n)
         bar.set_postfix(best=best, refresh=False)
 
-    objective = "length"
-    if run.method == "enum" and _cost(config) in ("latency", *MEASURED_COSTS):
-        objective = "length_latency"
-    elif _cost(config) in ("fitted", *MEASURED_COSTS):
-        objective = "fitted"  # the stochastic chains run on the fitted model
-    elif _cost(config) == "latency":
-        objective = "latency"
+    objective = monitor_objective(run.method, config)
     monitor = CostMonitor(time_limit=time_limit, on_best=on_best, on_progress=on_progress,
                           objective=objective)
     if start is not None:
@@ -369,7 +360,7 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
     if result.ranked:  # a measured cost (or mca): the table of candidates
         from discover.candidates import CANDIDATES_FILE, write_candidates
 
-        write_candidates(out / CANDIDATES_FILE, result.ranked, task, _cost(config))
+        write_candidates(out / CANDIDATES_FILE, result.ranked, task, config_cost(config))
         write_atomic(out / "best.asm", _best_text(result.program, task, run.method, run.seed,
                                                   monitor.elapsed))
     payload = manifest(result)
@@ -386,7 +377,7 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
     print(f"; best {task.name} program ({run.method} search, seed {run.seed})")
     print(result.program.text(), end="")
     print(check.summary(), end="")
-    if run.method != "enum" and _cost(config) in ("fitted", *MEASURED_COSTS):
+    if run.method != "enum" and config_cost(config) in ("fitted", *MEASURED_COSTS):
         from discover.search.base import fitted_cycles
 
         print(f"fitted model: {fitted_cycles(result.program, task):.2f} cycles (the reference "
@@ -396,7 +387,7 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
           f"(+ {result.compile_time:.2f} s JIT), {result.explored} {UNITS[run.method]}, "
           f"best after {result.time_to_best:.2f} s" if result.time_to_best is not None
           else f"search: {result.stopped} after {result.search_time:.2f} s")
-    if result.ranked and _cost(config) == "mca":
+    if result.ranked and config_cost(config) == "mca":
         from discover.native.mca import ITERATIONS, mca_cpu
 
         spread = result.notes["mca"]["spread_cycles"]

@@ -53,6 +53,23 @@ def default_config(method: str):
     raise ValueError(f"unknown search method {method!r} (known: {', '.join(METHODS)})")
 
 
+def config_cost(config) -> str:
+    """What a config minimises beside correctness: its ``cost`` (enum: ``tie_break``)."""
+    return getattr(config, "cost", getattr(config, "tie_break", "length"))
+
+
+def monitor_objective(method: str, config) -> str:
+    """The ``CostMonitor`` objective of a method and config: enum's latency, measured and
+    mca tie-breaks rank the shortest by latency; the stochastic chains of ``fitted``,
+    ``measured`` and ``mca`` run on the fitted model; ``latency`` ranks by the estimate."""
+    cost = config_cost(config)
+    if method == "enum" and cost in ("latency", *MEASURED_COSTS):
+        return "length_latency"
+    if cost in ("fitted", *MEASURED_COSTS):
+        return "fitted"
+    return "latency" if cost == "latency" else "length"
+
+
 def search(task: Task, method: str = "stochastic", config=None, *,
            time_limit: float | None = None, monitor: Monitor | None = None,
            sampling=None) -> SearchResult:
@@ -71,13 +88,7 @@ def search(task: Task, method: str = "stochastic", config=None, *,
                                  getattr(config, "tie_break", None)) if c in MEASURED_COSTS),
                     None)
     if monitor is None:
-        objective = "length"
-        if getattr(config, "cost", None) in ("fitted", *MEASURED_COSTS):
-            objective = "fitted"  # the stochastic chains run on the fitted model
-        elif getattr(config, "cost", None) == "latency":
-            objective = "latency"
-        elif getattr(config, "tie_break", None) == "latency":
-            objective = "length_latency"
+        objective = monitor_objective(method, config)
         monitor = CostMonitor(time_limit=time_limit, objective=objective)
     if method == "stochastic":
         result = search_stochastic(task, config, monitor)
