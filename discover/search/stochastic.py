@@ -266,6 +266,18 @@ def start_program(task: Task, config: StochasticConfig) -> Program:
     return baseline_program(task)
 
 
+def _check_cache_memory(task: Task, config: StochasticConfig, capacity: int) -> None:
+    """MemoryError when the chains' prefix-state caches would pass the memory limit (the
+    check ``_Chains`` makes, done before set-up)."""
+    need = config.chains * (capacity + 1) * task.slots * task.n_inputs
+    if need > config.memory_limit_gb * 2**30:
+        raise MemoryError(
+            f"the stochastic search on {task.name} needs {need / 2**30:.1f} GB for its "
+            f"prefix-state caches ({config.chains} chains x {capacity} instructions), over the "
+            f"{config.memory_limit_gb:g} GB memory limit: use fewer chains or a shorter "
+            f"max length")
+
+
 def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) -> SearchResult:
     """Run the chains until ``config.steps`` or the monitor stops them; the best correct program.
 
@@ -289,6 +301,7 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
     # limit. The warm start (the network, or a resumed best) is offered first, so the run
     # directory holds it from the first second; then the chains' prefix-state caches
     # (sort8: 2 GB) and the JIT.
+    _check_cache_memory(task, config, capacity)  # before anything is offered or written
     warm = time.perf_counter()
     try:
         with monitor.setup():
