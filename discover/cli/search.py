@@ -57,7 +57,8 @@ class SearchRun(TaskOptions):
     """enum: best-first enumeration (proves optimality); stochastic: AlphaDev-S MCMC (finds
     sort3's 17 in well under a second); random: masked random programs (the floor)."""
     time_limit: float | None = None
-    """Seconds of search before it stops (None: no limit for enum, 10 for stochastic and
+    """Seconds of search before it stops, counted from its start: set-up (JIT compilation
+    or cache loading, tables) included (None: no limit for enum, 10 for stochastic and
     random)."""
     seed: int = 0
     """Random seed (also names the default run directory)."""
