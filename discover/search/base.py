@@ -273,23 +273,29 @@ class _Setup:
     def __enter__(self):
         monitor = self.monitor
         monitor.set_phase(self.phase)  # a stop already requested: at the first check
-        if threading.current_thread() is not threading.main_thread():
+        if threading.current_thread() is not threading.main_thread() \
+                or not hasattr(signal, "setitimer"):
             return monitor
         self.previous = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGALRM),
                          monitor._interruptible)
-        signal.signal(signal.SIGINT, monitor._interrupt)
-        signal.signal(signal.SIGALRM, monitor._interrupt)
-        monitor._interruptible = True
-        remaining = monitor.remaining
-        if remaining is not None:
-            signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-4))
-        return monitor
+        try:
+            signal.signal(signal.SIGINT, monitor._interrupt)
+            signal.signal(signal.SIGALRM, monitor._interrupt)
+            remaining = monitor.remaining
+            if remaining is not None:
+                signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-4))
+            monitor._interruptible = True  # last: until here a stop is only requested
+            return monitor
+        except SearchStopped:  # came just as the block began: put the handlers back
+            self.__exit__(SearchStopped, None, None)
+            raise
 
     def __exit__(self, *exc):
+        if self.previous is not None:
+            self.monitor._interruptible = False  # first: no stop may raise from here on
         monitor = self.monitor
         if self.previous is not None:
             interrupt, alarm, outer = self.previous
-            monitor._interruptible = False
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, alarm)
             signal.signal(signal.SIGINT, interrupt)
