@@ -25,6 +25,12 @@ class SearchStopped(Exception):
     """Raised inside a method by ``monitor.check()`` to unwind on a stop request."""
 
 
+class _Interrupt(BaseException):
+    """What a stop raises inside ``Monitor.setup()``, turned into ``SearchStopped`` as the
+    block ends: not an Exception, so that no ``except Exception`` on the way (Numba's
+    compiler has some) swallows it."""
+
+
 @dataclass
 class SearchResult:
     """What a search returns; ``result.json`` is ``to_json()``."""
@@ -193,7 +199,7 @@ class Monitor:
     def _interrupt(self, signum, frame) -> None:
         self.request_stop("interrupted" if signum == signal.SIGINT else "time limit")
         if self._interruptible and not self._shield:
-            raise SearchStopped(self.stop_reason)
+            raise _Interrupt(self.stop_reason)
 
     def _shielded(self):
         monitor = self
@@ -286,9 +292,9 @@ class _Setup:
                 signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-4))
             monitor._interruptible = True  # last: until here a stop is only requested
             return monitor
-        except SearchStopped:  # came just as the block began: put the handlers back
-            self.__exit__(SearchStopped, None, None)
-            raise
+        except _Interrupt as stop:  # came just as the block began: put the handlers back
+            self.__exit__(None, None, None)
+            raise SearchStopped(str(stop)) from None
 
     def __exit__(self, *exc):
         if self.previous is not None:
@@ -302,8 +308,8 @@ class _Setup:
             monitor._interruptible = outer
             if outer and monitor.remaining is not None:  # an enclosing setup() goes on
                 signal.setitimer(signal.ITIMER_REAL, max(monitor.remaining, 1e-4))
-        if exc[0] is None:
-            monitor.check()  # a stop that came in a shielded moment
+        if exc[0] is None or exc[0] is _Interrupt:
+            monitor.check()  # the stop (or one that came in a shielded moment)
         return False
 
 
