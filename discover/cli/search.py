@@ -42,6 +42,10 @@ DESCRIPTION = ("Search for a short correct program; writes DIR/best.asm and DIR/
 METHODS = ("enum", "stochastic", "random")
 DEFAULT_TIME_LIMIT = {"enum": None, "stochastic": 10.0, "random": 10.0}  # seconds
 UNITS = {"enum": "nodes", "stochastic": "proposals", "random": "programs"}
+PHASES = {"setting up": "setting up (JIT compilation or cache loading, tables)",
+          "register": "register phase (loads first, stores last)",
+          "proof": "proof (the whole ISA)", "enumerate": "enumerating the optimal programs",
+          "search": "searching"}  # what the phase lines on stderr say
 RUN_FILES = ("best.asm", "result.json", "optimal.txt", "candidates.json")  # a directory with one holds a run
 
 
@@ -53,7 +57,8 @@ class SearchRun(TaskOptions):
     """enum: best-first enumeration (proves optimality); stochastic: AlphaDev-S MCMC (finds
     sort3's 17 in well under a second); random: masked random programs (the floor)."""
     time_limit: float | None = None
-    """Seconds of search before it stops (None: no limit for enum, 10 for stochastic and
+    """Seconds of search before it stops, counted from its start: set-up (JIT compilation
+    or cache loading, tables) included (None: no limit for enum, 10 for stochastic and
     random)."""
     seed: int = 0
     """Random seed (also names the default run directory)."""
@@ -324,7 +329,14 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
         bar.write(f"new best: {len(program)} instructions after {monitor.elapsed:.2f} s",
                   file=sys.stderr)
 
+    shown = [None]  # the phase last announced
+
     def on_progress(explored, best, elapsed, **stats):
+        phase = stats.get("phase")
+        if phase and phase != shown[0]:  # set-up included: a line as each phase begins
+            shown[0] = phase
+            bar.set_description(f"search {run.method} [{phase}]", refresh=False)
+            bar.write(f"{PHASES.get(phase, phase)} at {monitor.elapsed:.2f} s", file=sys.stderr)
         seen[0] = explored
         bar.update(explored - bar.n)
         bar.set_postfix(best=best, refresh=False)

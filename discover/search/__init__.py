@@ -77,7 +77,8 @@ def search(task: Task, method: str = "stochastic", config=None, *,
 
     ``config`` is the method's config (EnumConfig, StochasticConfig, RandomConfig; None:
     defaults). ``monitor`` (optional) receives each new best program; by default a
-    ``CostMonitor`` with ``time_limit`` and the objective the config asks for. With a
+    ``CostMonitor`` with ``time_limit`` (seconds from this call: set-up, JIT compilation
+    or cache loading included) and the objective the config asks for. With a
     measured cost (``cost='measured'``) the candidates are timed after the search
     (``sampling``: a ``discover.native.SamplingConfig``; default latency mode), with
     ``cost='mca'`` estimated by llvm-mca, and the fastest is returned (``rank_measured``).

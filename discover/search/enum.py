@@ -66,7 +66,7 @@ from discover.kernels import (LOAD, STORE, Program, Task, initial_state, latency
                               verify)
 from discover.kernels import baseline_program
 from discover.kernels import enum as kenum
-from discover.search.base import Monitor, SearchResult
+from discover.search.base import Monitor, SearchResult, SearchStopped
 from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, check_int,
                                  check_memory_gb)
 
@@ -110,12 +110,117 @@ class EnumConfig:
 
 TIE_BREAKS = ("length", "latency", "measured", "mca")
 _GB = 1 << 30
+SYMMETRY_BUDGET = 1 << 22
+"""Most entries |G| x B of the item-permutation table (``colmap``, int32: 16 MB): also
+the hash steps each new row costs (``sym_hash``, one per permutation and input). All N!
+permutations fit up to sort6 (720 x 4,683 = 3.4 M); sort7 (5,040 x 47,293 = 238 M, 1 GB,
+a quarter of a second a row) and sort8 (40,320 x 545,835, 88 GB) get a subgroup."""
+ROW_TABLE_BYTES = 512 << 20
+"""The interned rows start at 4,096 (RCAP) unless that passes this; then at the smallest
+power of two the kernel accepts (sort8: 2,048 rows of 1 MB with their masks)."""
+
+
+def item_symmetry(n: int, b: int, rows: int = 1 << 12,
+                  limit_bytes: float = float("inf")) -> np.ndarray:
+    """``int64[G, N]``: the item permutations under which states share a table entry.
+
+    Every permutation of the items maps a state to an equally hard one (the sorted rows
+    stay), so any set of them is sound: a state's key is the least hash over the set, and
+    two states with the same key are images of each other under some permutation (up to
+    a hash collision). A larger set only merges more states. Each permutation costs a
+    column map of B inputs (``colmap``: ``int32[G, B]``), a hash per interned row
+    (``sym_hash``: ``uint64[RCAP, G]``) and a pass over the state per key, so the set is
+    the whole symmetric group S_N when N! x B fits ``SYMMETRY_BUDGET`` and the tables fit
+    a quarter of ``limit_bytes`` (sort2 .. sort6: exactly as before, in
+    ``itertools.permutations`` order), else the largest Young subgroup S_a x S_b x ... that
+    fits: the items cut into consecutive blocks, each permuted freely (sort7: blocks 4, 2,
+    1, 48 permutations; sort8: 3, 1, 1, 1, 1, 1, 6 permutations). At the least it is the
+    identity alone (register renaming only). The identity is always first.
+    """
+    per_permutation = 4 * b + 8 * rows  # bytes: a colmap row and a sym_hash column
+    cap = SYMMETRY_BUDGET // max(b, 1)
+    if math.isfinite(limit_bytes):
+        cap = min(cap, int(limit_bytes / 4 // per_permutation))
+    cap = max(cap, 1)
+    best_blocks, best_size = [1] * n, 1
+    for blocks in _partitions(n):
+        size = math.prod(math.factorial(k) for k in blocks)
+        if best_size < size <= cap:
+            best_blocks, best_size = blocks, size
+    if best_blocks == [n]:
+        return np.array(list(itertools.permutations(range(n))), dtype=np.int64).reshape(-1, n)
+    starts = np.cumsum([0] + best_blocks[:-1])
+    parts = [list(itertools.permutations(range(s, s + k))) for s, k in zip(starts, best_blocks)]
+    return np.array([sum(choice, ()) for choice in itertools.product(*parts)],
+                    dtype=np.int64).reshape(-1, n)
+
+
+def _partitions(n: int, most: int | None = None):
+    """Every partition of n into non-increasing parts (each at most ``most``)."""
+    most = n if most is None else most
+    if n == 0:
+        yield []
+        return
+    for first in range(min(n, most), 0, -1):
+        for rest in _partitions(n - first, first):
+            yield [first] + rest
+
+
+def symmetry_blocks(perms: np.ndarray) -> list[int]:
+    """The block sizes of ``item_symmetry``'s group (``[N]``: all of S_N)."""
+    n = perms.shape[1]
+    blocks, start = [], 0
+    while start < n:
+        end = int(perms[:, start].max()) + 1  # a block's images stay inside it
+        blocks.append(end - start)
+        start = end
+    return blocks
+
+
+def item_colmap(inputs: np.ndarray, perms: np.ndarray) -> np.ndarray:
+    """``int32[G, B]``: ``colmap[p, b]`` is the input whose items are input b's items
+    reordered by ``perms[p]`` (``inputs: int8[N, B]``, the weak orderings, each a column
+    of ranks 0..N-1). Vectorised: each column is coded as a base-N number, and the
+    permuted columns are looked up in a table of every code (N^N entries: 64 MB for
+    sort8, for the moment of the call)."""
+    n, b = inputs.shape
+    weights = np.int64(n) ** np.arange(n, dtype=np.int64)  # int64[N]
+    codes = weights @ inputs.astype(np.int64)  # int64[B]
+    lookup = np.full(n ** n, -1, dtype=np.int32)  # int32[N^N]: code -> input
+    lookup[codes] = np.arange(b, dtype=np.int32)
+    colmap = np.empty((len(perms), b), dtype=np.int32)
+    chunk = max(1, (1 << 22) // max(b, 1))  # int64[chunk, B] of codes at a time
+    for lo in range(0, len(perms), chunk):
+        block = perms[lo: lo + chunk]  # int64[g, N]
+        permuted = np.zeros((len(block), b), dtype=np.int64)
+        for i in range(n):
+            permuted += weights[i] * inputs[block[:, i]]  # item i of the permuted input
+        colmap[lo: lo + chunk] = lookup[permuted]
+    if colmap.min() < 0:
+        raise AssertionError("an item permutation left the weak orderings")
+    return colmap
+
+
+WATCHED_INPUTS = 5000
+"""Above this many inputs (sort7: 47,293; sort8: 545,835) one expansion can take most of a
+second, so each kernel call runs on a helper thread and a stop returns at once."""
+
+
+def _row_capacity(n: int, b: int, max_children: int) -> int:
+    """Initial RCAP: 4,096 rows, fewer when their bytes pass ``ROW_TABLE_BYTES`` (never
+    fewer than one expansion needs: the kernel asks to grow below 2 x max_children free)."""
+    per_row = b + 8 * n * kenum.dis_words(b)
+    cap = 1 << 12
+    while cap * per_row > ROW_TABLE_BYTES and cap // 2 > 2 * max_children + 2 * n + 2:
+        cap //= 2
+    return cap
 
 
 class _Tables:
     """Every array the kernel works on; grown on request within the memory limit."""
 
-    def __init__(self, task: Task, max_depth: int, reg_only: bool = False):
+    def __init__(self, task: Task, max_depth: int, reg_only: bool = False,
+                 limit_bytes: float = float("inf")):
         n, r = task.n, task.registers
         self.task = task
         self.r, self.n = r, n
@@ -126,20 +231,20 @@ class _Tables:
         perm_cols = np.flatnonzero((np.sort(inputs, axis=0) == np.arange(n)[:, None]).all(axis=0))
         self.perm_cols = perm_cols.astype(np.int64)  # int64[P]: inputs without ties
         self.inv = np.zeros((len(perm_cols), n), dtype=np.int8)  # int8[P, N]: value -> item
-        for p, col in enumerate(perm_cols):
-            self.inv[p, inputs[:, col]] = np.arange(n)
+        self.inv[np.arange(len(perm_cols))[:, None], inputs[:, perm_cols].T] = np.arange(n)
         self.n_perm_fact = math.factorial(n)
         # uint64[2, max(P, (K + N) W)]: work space of kernels/enum/bound.py:lower_bound
         width = max(len(perm_cols), (self.k + n) * kenum.dis_words(self.b))
         self.scratch = np.zeros((2, width), dtype=np.uint64)
         self.ctr = np.zeros(kenum.N_CTR, dtype=np.int64)
-        self.rows = np.zeros((1 << 12, self.b), dtype=np.int8)  # int8[RCAP, B]: interned rows
-        self.row_hash = np.zeros(1 << 12, dtype=np.uint64)  # uint64[RCAP]
+        cap = _row_capacity(n, self.b, self.m)
+        self.rows = np.zeros((cap, self.b), dtype=np.int8)  # int8[RCAP, B]: interned rows
+        self.row_hash = np.zeros(cap, dtype=np.uint64)  # uint64[RCAP]
         self.expected = np.ascontiguousarray(task.expected)  # int8[N, B]: the sorted rows
         # uint64[RCAP, N, W]: where each row differs from each sorted row, a bit per input
         # (W = ceil(B / 64) words: about B bytes per row with N = 8, the size of a row)
-        self.dis = np.zeros((1 << 12, n, kenum.dis_words(self.b)), dtype=np.uint64)
-        self.row_table = np.full(1 << 13, kenum.EMPTY, dtype=np.int32)  # int32[2 RCAP]
+        self.dis = np.zeros((cap, n, kenum.dis_words(self.b)), dtype=np.uint64)
+        self.row_table = np.full(2 * cap, kenum.EMPTY, dtype=np.int32)  # int32[2 RCAP]
         self.memo_keys = np.full((1 << 14, 4), kenum.EMPTY, dtype=np.int32)  # (tag, x, y, z)
         self.memo_vals = np.full(1 << 14, kenum.EMPTY, dtype=np.int32)
         self.tt_key = np.zeros(1 << 14, dtype=np.uint64)  # 0: empty
@@ -149,12 +254,12 @@ class _Tables:
         self.tmp = np.zeros(self.k, dtype=np.uint64)
         # Item permutations act on the inputs: colmap[p, b] is the input whose items are
         # input b's items reordered by permutation p (every state's rows are compared up
-        # to these, see kernels/enum/keys.py:_state_keys).
-        index = {tuple(inputs[:, b]): b for b in range(self.b)}
-        perms = list(itertools.permutations(range(n)))
-        self.colmap = np.array([[index[tuple(inputs[list(p), b])] for b in range(self.b)]
-                                for p in perms], dtype=np.int32)  # int32[N!, B]
-        self.sym_hash = np.zeros((self.rows.shape[0], len(perms)), dtype=np.uint64)  # [RCAP, N!]
+        # to these, see kernels/enum/keys.py:_state_keys); all N! of them up to sort6, a
+        # subgroup beyond (item_symmetry).
+        perms = item_symmetry(n, self.b, cap, limit_bytes)  # int64[G, N]
+        self.symmetry_blocks = symmetry_blocks(perms)
+        self.colmap = item_colmap(inputs, perms)  # int32[G, B]
+        self.sym_hash = np.zeros((cap, len(perms)), dtype=np.uint64)  # uint64[RCAP, G]
         # Rows 0 and 1 are the unset register and the unset flags (the kernel relies on it),
         # then the inputs and the sorted rows, interned in one kernel call.
         first = np.concatenate([np.full((1, self.b), -1), np.zeros((1, self.b)), inputs,
@@ -168,6 +273,8 @@ class _Tables:
         regs = x_ids + [0] * (r - n) if reg_only else [0] * r
         self.root = np.array(regs + x_ids + [1], dtype=np.int32)  # int32[K]
         self.depth_arrays(max_depth)
+        self.monitor: Monitor | None = None  # set: run() watches it (sort7, sort8)
+        self.abandoned = False  # a kernel call left running at a stop: no further calls
 
     # The kernels take their arrays as named tuples, one per idea (kernels/enum/state.py);
     # built again for each call, since growing a table replaces its arrays.
@@ -247,9 +354,20 @@ class _Tables:
                                        int(self.reg_only))
 
     def run(self, max_expansions: int) -> int:
-        return int(kenum.dfs_run(max_expansions, self.stack(), self.row_tables(), self.memo(),
-                                 self.bound_inputs(), self.symmetry(), self.transpositions(),
-                                 self.ctr, self.r, self.n, self.m))
+        def call():
+            return int(kenum.dfs_run(max_expansions, self.stack(), self.row_tables(),
+                                     self.memo(), self.bound_inputs(), self.symmetry(),
+                                     self.transpositions(), self.ctr, self.r, self.n, self.m))
+
+        if self.monitor is None or self.b <= WATCHED_INPUTS:
+            return call()
+        if self.abandoned:
+            return kenum.ST_BUDGET
+        try:
+            return self.monitor.watched(call)
+        except SearchStopped:  # a stop came during the call, which goes on alone
+            self.abandoned = True
+            return kenum.ST_BUDGET
 
     def set_incumbent(self, program: Program) -> None:
         """Visit this program's instructions first (its register part in the register phase)."""
@@ -348,20 +466,51 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
         raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {config.tie_break!r}")
     if config.max_length is not None and config.max_length < 1:
         raise ValueError(f"max_length must be positive, got {config.max_length}")
-    compile_time = _warm_up()
-    monitor.restart_clock()
-    result = SearchResult(task=task, method="enum", seed=0, compile_time=compile_time)
     limit_bytes = config.memory_limit_gb * _GB
     upper = None
-    if task.registers >= task.n + 1:
-        upper = len(baseline_program(task))  # a program this long exists: start there
+    network = baseline_program(task) if task.registers >= task.n + 1 else None
+    if network is not None:
+        upper = len(network)  # a program this long exists: start there
     cap = config.max_length
     if upper is not None and cap is not None:
         upper = min(upper, cap)
+    # Set-up (the network offered first, JIT, both table sets, the root bound): a stop
+    # interrupts it at once (Monitor.setup); it counts against the time limit, not in
+    # search_time.
+    began = time.perf_counter()
+    compile_time = 0.0
+    try:
+        with monitor.setup():
+            if network is not None and upper == len(network):
+                verify(network, task)  # compiled here, where a stop can interrupt it
+                monitor.found(network, task)  # best.asm holds it from the first second
+            monitor.check()
+            compile_time = _warm_up()
+            monitor.check()
+            full = _Tables(task, upper if upper is not None else 32, limit_bytes=limit_bytes)
+            reg = None if upper is None else _Tables(task, upper - 2 * task.n, reg_only=True,
+                                                     limit_bytes=limit_bytes)
+            root_bound = full.root_bound()
+    except SearchStopped as stop:
+        return monitor.result(task, "enum", 0, 0, compile_time, {
+            "stopped_in": "set-up", "setup_time": time.perf_counter() - began,
+            "message": f"stopped ({stop}) during set-up; keeping the network program"
+                       if monitor.best is not None else f"stopped ({stop}) during set-up"})
+    setup_time = time.perf_counter() - began
+    full.monitor = monitor
+    if reg is not None:
+        reg.monitor = monitor
+    monitor.start_search()
+    result = SearchResult(task=task, method="enum", seed=0, compile_time=compile_time)
+    result.notes["setup_time"] = setup_time
+    result.notes["symmetry_blocks"] = full.symmetry_blocks
     best: Program | None = None
     enumerate_all = config.all or config.tie_break != "length"
     optimal_programs: list[Program] = []
-    state = {"budget": 256, "last_progress": 0.0, "proved_below": 0, "phase": ""}
+    # Kernel calls start at 256 expansions (sort7, sort8: 1, where one expansion interns
+    # up to hundreds of rows of 47,293 or 545,835 inputs), then adapt to about 20 ms.
+    state = {"budget": 256 if task.n_inputs <= 5000 else 1, "last_progress": 0.0,
+             "proved_below": 0, "phase": ""}
 
     def drive(tables: _Tables, bound: int, collect: bool) -> str:
         """Run one iteration; returns 'found', 'exhausted' or a stop reason."""
@@ -377,7 +526,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
             if took < 0.01:
                 state["budget"] = min(state["budget"] * 2, 1 << 24)
             elif took > 0.04:
-                state["budget"] = max(state["budget"] // 2, 16)
+                state["budget"] = max(state["budget"] // 2, 1)
             if status == kenum.ST_GROW:
                 others = sum(t.nbytes() for t in live if t is not tables)
                 if not tables.grow(limit_bytes - others):
@@ -426,18 +575,20 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
         return None, bound
 
     stopped = None
-    full = _Tables(task, upper if upper is not None else 32)
-    live = [full]  # every table set, for the memory limit
-    root_bound = full.root_bound()
+    live = [full] if reg is None else [full, reg]  # every table set, for the memory limit
+    if sum(t.nbytes() for t in live) > limit_bytes:
+        stopped = monitor.stop_reason or "memory limit"
+        monitor.request_stop(stopped)
     state["proved_below"] = root_bound
     canonical_below = None
-    if upper is not None:
+    if stopped is not None:
+        pass
+    elif upper is not None:
         # Phase 1, fast: loads first, stores last, search the register instructions only.
         # It finds short programs quickly; its exhaustion proves only that no shorter
         # program of that form exists.
         state["phase"] = "register"
-        reg = _Tables(task, upper - 2 * task.n, reg_only=True)
-        live.append(reg)
+        monitor.set_phase("register")
         reg.set_incumbent(baseline_program(task))
         stopped, exhausted = descend(reg, upper - 2 * task.n, 2 * task.n)
         if stopped is None:
@@ -446,6 +597,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
         # Phase 2, the proof: the whole ISA, loads and stores anywhere.
         if stopped is None:
             state["phase"] = "proof"
+            monitor.set_phase("proof")
             bound = len(best) - 1 if best is not None else upper
             if best is not None:
                 full.set_incumbent(best)
@@ -454,6 +606,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
                 state["proved_below"] = exhausted + 1
     else:
         state["phase"] = "proof"
+        monitor.set_phase("proof")
         bound = root_bound
         while cap is None or bound <= cap:
             outcome = drive(full, bound, collect=False)
@@ -471,6 +624,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
         result.optimal = True
         if enumerate_all:
             state["phase"] = "enumerate"
+            monitor.set_phase("enumerate")
             optimal_programs.clear()
             outcome = drive(full, len(best), collect=True)
             if outcome != "exhausted":
@@ -491,7 +645,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
         # No program with loads first and stores last is shorter than this (the form
         # enumerative-synthesis papers search); "lower_bound" covers every program.
         result.notes["canonical_form_lower_bound"] = int(canonical_below)
-    result.program = best
+    result.program = best if best is not None else monitor.best  # the network, say
     result.stopped = stopped or "completed"
     result.search_time = monitor.elapsed
     result.time_to_first = monitor.time_to_first

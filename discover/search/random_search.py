@@ -18,7 +18,7 @@ import numpy as np
 from discover.kernels import Program, Task, baseline_program, mcmc, verify
 from discover.validation import MAX_PROGRAM_LENGTH, ConfigError, check_int, check_seed
 
-from .base import Monitor, SearchResult
+from .base import Monitor, SearchResult, SearchStopped
 
 CHUNKS = 8  # slices of each call, run on threads; fixed, so results do not depend on cores
 
@@ -91,13 +91,19 @@ def search_random(task: Task, config: RandomConfig, monitor: Monitor) -> SearchR
             list(pool.map(lambda args: one(*args), slices))
 
     warm = time.perf_counter()
-    call(0, 0)  # compile (or load from cache) before the clock starts,
-    verify(Program(np.zeros((0, 3), dtype=np.int32)), task)  # and the verifier's kernels
-    compile_time = time.perf_counter() - warm
-    monitor.restart_clock()
-
     try:
+        # Set-up: a stop interrupts it at once (Monitor.setup); it counts against the time
+        # limit. Compiled (or loaded from cache) on this thread, where a stop interrupts.
+        with monitor.setup():
+            one(0, 0, 0)
+            verify(Program(np.zeros((0, 3), dtype=np.int32)), task)  # the verifier's kernels
+        compile_time = time.perf_counter() - warm
+        monitor.start_search()
+        monitor.set_phase("search")
         done = _run(task, config, monitor, call, best, best_codes)
+    except SearchStopped:
+        return monitor.result(task, "random", config.seed, 0, time.perf_counter() - warm,
+                              {"stopped_in": "set-up"})
     finally:
         if pool is not None:
             pool.shutdown()
@@ -115,7 +121,13 @@ def search_random(task: Task, config: RandomConfig, monitor: Monitor) -> SearchR
 def _run(task, config, monitor, call, best, best_codes) -> int:
     """The search loop; returns the number of programs drawn."""
     done = 0
-    chunk = 10_000  # programs per call, adapted to about 0.1 s a call
+    # programs per call, adapted to about 0.1 s a call; from 10,000 (and never below
+    # 1,000) up to sort6; sort7 and sort8 from what 0.1 s runs (up to 5 ns an instruction
+    # and input: sort7 5, sort8 1), since a stop waits for the call
+    first = 10_000 if task.n_inputs <= 5000 else \
+        max(1, int(0.1 / (best_codes.shape[1] * task.n_inputs * 5e-9)))
+    floor = min(1000, first)
+    chunk = first
     best_length = best_codes.shape[1] + 1
     with monitor.catch_sigint():
         while not monitor.should_stop() and (config.programs is None or done < config.programs):
@@ -124,7 +136,7 @@ def _run(task, config, monitor, call, best, best_codes) -> int:
             call(done, todo)
             took = time.perf_counter() - began
             done += todo
-            chunk = int(min(max(todo * 0.1 / max(took, 1e-6), 1000), 2 * chunk + 1000))
+            chunk = int(min(max(todo * 0.1 / max(took, 1e-6), floor), 2 * chunk + 1000))
             order = np.lexsort((best[:, 1], best[:, 0]))  # shortest, then first drawn
             k = int(order[0])
             if best[k, 0] < best_length:

@@ -31,7 +31,7 @@ from discover.kernels import (MODEL_SIZE, Program, Task, baseline_program, laten
 from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, check_float,
                                  check_int, check_memory_gb, check_seed)
 
-from .base import Monitor, SearchResult, fitted_cycles, fitted_model_for
+from .base import Monitor, SearchResult, SearchStopped, fitted_cycles, fitted_model_for
 
 COSTS = ("length", "latency", "fitted", "measured", "mca")
 POOL_SIZE = 2000  # distinct correct programs kept for a measured (or mca) ranking
@@ -266,6 +266,18 @@ def start_program(task: Task, config: StochasticConfig) -> Program:
     return baseline_program(task)
 
 
+def _check_cache_memory(task: Task, config: StochasticConfig, capacity: int) -> None:
+    """MemoryError when the chains' prefix-state caches would pass the memory limit (the
+    check ``_Chains`` makes, done before set-up)."""
+    need = config.chains * (capacity + 1) * task.slots * task.n_inputs
+    if need > config.memory_limit_gb * 2**30:
+        raise MemoryError(
+            f"the stochastic search on {task.name} needs {need / 2**30:.1f} GB for its "
+            f"prefix-state caches ({config.chains} chains x {capacity} instructions), over the "
+            f"{config.memory_limit_gb:g} GB memory limit: use fewer chains or a shorter "
+            f"max length")
+
+
 def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) -> SearchResult:
     """Run the chains until ``config.steps`` or the monitor stops them; the best correct program.
 
@@ -285,16 +297,26 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
                          f"{capacity}")
     capacity = max(capacity, 1)
 
+    # Set-up: a stop interrupts it at once (Monitor.setup) and it counts against the time
+    # limit. The warm start (the network, or a resumed best) is offered first, so the run
+    # directory holds it from the first second; then the chains' prefix-state caches
+    # (sort8: 2 GB) and the JIT.
+    _check_cache_memory(task, config, capacity)  # before anything is offered or written
     warm = time.perf_counter()
-    chains = _Chains(task, config, start, capacity)
-    chains.run(0)  # compile (or load from cache) before the clock starts,
-    verify(start, task)  # the verifier's kernels too (the monitor verifies every best)
+    try:
+        with monitor.setup():
+            if len(start) and verify(start, task).correct:  # compiles the verifier here
+                monitor.found(start, task)  # the warm start, when correct
+            monitor.check()
+            # the caches are filled by long compiled calls (sort8: a second a chain)
+            chains = monitor.watched(lambda: _Chains(task, config, start, capacity))
+            chains._run_one(0, 0)  # compile (or load) on this thread, where a stop interrupts
+    except SearchStopped:
+        return monitor.result(task, "stochastic", config.seed, 0,
+                              time.perf_counter() - warm, {"stopped_in": "set-up"})
     compile_time = time.perf_counter() - warm
-    monitor.restart_clock()
-
-    _, program = chains.best()
-    if program is not None:
-        monitor.found(program, task)  # the warm start, when correct
+    monitor.start_search()
+    monitor.set_phase("search")
 
     pool = {} if config.cost in MEASURED_COSTS else None
     if pool is not None:
@@ -315,11 +337,18 @@ def _run(task, config, monitor, chains, pool=None) -> int:
     """The search loop; returns the steps every chain made. ``pool`` (a dict, text ->
     program) receives the chains' distinct correct programs every POOL_EVERY steps."""
     best_key = float(chains.best_keys.min())
+    # A step costs at most about one run of the longest program on every input (up to
+    # 5 ns an instruction and input measured, two chains on two loaded cores): at most
+    # this many steps a call keep a stop within about half a second however the chunk
+    # adapts (sort8: 1, sort7: 26, sort5: 3,800; sort3: 400,000, no limit in practice).
+    most = max(1, int(0.5 / (chains.capacity * task.n_inputs * 5e-9)))
     done = 0  # steps every chain has made
-    chunk = 1000  # steps per compiled call, adapted to about 0.1 s a call
+    # steps per compiled call, adapted to about 0.1 s a call (from 1: a sort8 step takes
+    # about 20 ms, and a stop waits for the call)
+    chunk = 1
     with monitor.catch_sigint():
         while not monitor.should_stop() and (config.steps is None or done < config.steps):
-            todo = chunk
+            todo = min(chunk, most)
             if config.steps is not None:
                 todo = min(todo, config.steps - done)
             if config.restart_every:
@@ -330,7 +359,7 @@ def _run(task, config, monitor, chains, pool=None) -> int:
             chains.run(todo)
             took = time.perf_counter() - began
             done += todo
-            chunk = int(min(max(todo * 0.1 / max(took, 1e-6), 100), 2 * chunk + 1000))
+            chunk = int(min(max(todo * 0.1 / max(took, 1e-6), 1), 2 * chunk + 1000))
             if pool is not None and done % POOL_EVERY == 0:
                 chains.collect(pool)
             k, program = chains.best()
