@@ -44,6 +44,15 @@ def _select(dst, src, flags, mask, out):
 
 
 @numba.njit(inline="always", **JIT)
+def _selects_to(dst, src, flags, mask, want):
+    """Does the cmov ``dst = src if flags & mask`` give ``want``? (stops at the first miss)"""
+    for i in range(dst.shape[0]):
+        if (src[i] if flags[i] & mask else dst[i]) != want[i]:
+            return False
+    return True
+
+
+@numba.njit(inline="always", **JIT)
 def _equal(x, y):
     for i in range(x.shape[0]):
         if x[i] != y[i]:
@@ -66,7 +75,6 @@ def exchanges(regs, a, b, dests, lo, hi, ops, masks, max_cmovs, out):
     r, m = regs.shape
     flags = np.empty(m, dtype=np.int8)
     v1 = np.empty(m, dtype=np.int8)
-    v2 = np.empty(m, dtype=np.int8)
     k = 0
     for orient in range(2):
         lhs, rhs = (a, b) if orient == 0 else (b, a)
@@ -79,10 +87,10 @@ def exchanges(regs, a, b, dests, lo, hi, ops, masks, max_cmovs, out):
                 for s1 in range(r):
                     if s1 == d1 or regs[s1, 0] == -1:
                         continue
-                    _select(regs[d1], regs[s1], flags, masks[c1], v1)
-                    is_lo = _equal(v1, lo)
-                    if not is_lo and not _equal(v1, hi):
+                    is_lo = _selects_to(regs[d1], regs[s1], flags, masks[c1], lo)
+                    if not is_lo and not _selects_to(regs[d1], regs[s1], flags, masks[c1], hi):
                         continue  # every cmov of a shortest exchange writes lo or hi
+                    _select(regs[d1], regs[s1], flags, masks[c1], v1)
                     other = hi if is_lo else lo
                     # One cmov: the other row already stands in another register.
                     for q in range(r):
@@ -111,8 +119,8 @@ def exchanges(regs, a, b, dests, lo, hi, ops, masks, max_cmovs, out):
                                 src = v1 if s2 == d1 else regs[s2]
                                 if src[0] == -1:
                                     continue
-                                _select(regs[d2], src, flags, masks[c2], v2)
-                                if _equal(v2, other) and k < MAX_HITS:
+                                if k < MAX_HITS and _selects_to(regs[d2], src, flags,
+                                                                masks[c2], other):
                                     out[k, 0] = lhs
                                     out[k, 1] = rhs
                                     out[k, 2] = ops[c1]
