@@ -38,7 +38,7 @@ import numpy as np
 from discover.kernels import (LOAD, MOV, OPTIMAL_NETWORKS, STORE, CMOVG, CMP, Program, Task,
                               initial_state, step, verify)
 from discover.kernels import exchange as kex
-from discover.validation import ConfigError, check_choice, check_int, check_seed
+from discover.validation import check_choice, check_int, check_seed
 
 from .base import Monitor, SearchResult
 
@@ -73,10 +73,11 @@ class BeamConfig:
         check_int(self, "restarts", 1, optional=True)
 
     def check(self, task: Task) -> None:
-        """ConfigError if the task cannot be compiled from a network (no spare register)."""
+        """ValueError if the task has no network to compile (no spare register)."""
         if task.registers < task.n + 1:
-            raise ConfigError(self, "width", f"applies to tasks with a spare register: "
-                              f"{task.name} needs {task.n + 1} registers, got {task.registers}")
+            raise ValueError(f"the beam search compiles sorting networks, which need a spare "
+                             f"register: {task.name} needs --registers {task.n + 1} or more, "
+                             f"got {task.registers}")
 
 
 def _sorts(network, n: int) -> bool:
