@@ -139,7 +139,7 @@ class _Node:
         self.wires = wires  # tuple: wire -> register, -1 while in memory
         self.done = done  # int: bit c set when comparator c is done
         self.state = state  # int8[S, M]: registers, memory, flags on the sample
-        self.full = full  # int8[S, B] on every input, or None when the sample is all
+        self.full = full  # int8[R, B]: its registers on every input; None: the sample is all
 
 
 def _apply(state, instructions, registers):
@@ -188,7 +188,9 @@ class _Compiler:
         full = initial_state(self.task.inputs, self.r)
         if self.columns is None:
             return _Node((), (-1,) * self.n, 0, full, None)
-        return _Node((), (-1,) * self.n, 0, np.ascontiguousarray(full[:, self.columns]), full)
+        self.scratch = full  # int8[S, B]: memory rows never change before the stores
+        return _Node((), (-1,) * self.n, 0, np.ascontiguousarray(full[:, self.columns]),
+                     full[:self.r].copy())
 
     def ready(self, node: _Node, depth: int):
         if self.order is not None:
@@ -268,6 +270,22 @@ class _Compiler:
         regs = sorted((owner.get(q, -1), state[q].tobytes()) for q in range(self.r))
         return done, tuple(regs)
 
+    def _confirm(self, parent: _Node, added, placed, c) -> np.ndarray | None:
+        """The child's registers on every input (``added`` run on the parent's), or None
+        when its exchange does not leave min and max in the ``placed`` registers there."""
+        i, j = self.network[c]
+        state = self.scratch
+        state[:self.r] = parent.full
+        rows = [state[parent.wires[w]] if parent.wires[w] >= 0 else state[self.r + w]
+                for w in (i, j)]
+        lo, hi = np.minimum(rows[0], rows[1]), np.maximum(rows[0], rows[1])
+        for op, dst, src in added:
+            step(state, op, dst, src, self.r)
+        x, y = placed
+        if not (np.array_equal(state[x], lo) and np.array_equal(state[y], hi)):
+            return None
+        return state[:self.r].copy()
+
     def run(self) -> Program | None:
         width = self.config.width
         nodes = [self.root()]
@@ -292,15 +310,9 @@ class _Compiler:
                 (program, wires, done, state, added, placed), parent, c = ranked[k]
                 full = None
                 if parent.full is not None:
-                    full = _apply(parent.full, added, self.r)
-                    i, j = self.network[c]
-                    x, y = placed
-                    p = parent.full
-                    a_row = p[parent.wires[i]] if parent.wires[i] >= 0 else p[self.r + i]
-                    b_row = p[parent.wires[j]] if parent.wires[j] >= 0 else p[self.r + j]
-                    if not (np.array_equal(full[x], np.minimum(a_row, b_row))
-                            and np.array_equal(full[y], np.maximum(a_row, b_row))):
-                        continue  # held on the sample only
+                    full = self._confirm(parent, added, placed, c)
+                    if full is None:
+                        continue  # the exchange held on the sample only
                 nodes.append(_Node(program, wires, done, state, full))
                 if len(nodes) >= width:
                     break
