@@ -31,6 +31,7 @@ compilation found. Same seed, same restarts, same programs.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,9 @@ class BeamConfig:
     each candidate is confirmed on every input before it enters the beam."""
     restarts: int | None = None
     """Beam runs (networks and tie-breaks vary between them); None: until the time limit."""
+    workers: int = 2
+    """Restarts run at once, one a thread (the exchange kernel and numpy's copies release
+    the GIL); results are taken in restart order, so the count changes nothing else."""
 
     def __post_init__(self):
         check_seed(self, "seed")
@@ -71,6 +75,7 @@ class BeamConfig:
         check_choice(self, "orders", ORDERS)
         check_int(self, "sample", 64, 1 << 24)
         check_int(self, "restarts", 1, optional=True)
+        check_int(self, "workers", 1, 64)
 
     def check(self, task: Task) -> None:
         """ValueError if the task has no network to compile (no spare register)."""
@@ -338,19 +343,27 @@ def search_beam(task: Task, config: BeamConfig, monitor: Monitor) -> SearchResul
     expanded = 0
     restart = 0
     lengths = []
-    with monitor.catch_sigint():
+
+    def one(index: int):
+        rng = np.random.default_rng([config.seed, index])
+        compiler = _Compiler(task, networks[index % len(networks)], config, rng, monitor,
+                             columns)
+        return compiler.run(), compiler.expanded
+
+    with monitor.catch_sigint(), ThreadPoolExecutor(config.workers) as pool:
         while config.restarts is None or restart < config.restarts:
             if monitor.should_stop():
                 break
-            network = networks[restart % len(networks)]
-            rng = np.random.default_rng([config.seed, restart])
-            compiler = _Compiler(task, network, config, rng, monitor, columns)
-            program = compiler.run()
-            expanded += compiler.expanded
-            if program is not None:
-                lengths.append(len(program))
-                monitor.found(program, task)
-            restart += 1
+            count = config.workers if config.restarts is None \
+                else min(config.workers, config.restarts - restart)
+            futures = [pool.submit(one, restart + k) for k in range(count)]
+            for future in futures:  # in restart order: the same results for any workers
+                program, nodes = future.result()
+                expanded += nodes
+                if program is not None:
+                    lengths.append(len(program))
+                    monitor.found(program, task)
+            restart += count
             monitor.progress(expanded, restart=restart,
                              last=lengths[-1] if lengths else None)
     notes = {"networks": len(networks), "restarts": restart, "width": config.width,
