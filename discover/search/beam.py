@@ -22,10 +22,12 @@ of the ``width`` shortest partial programs (distinct machine states) after each 
 * after the last comparator each wire's register is stored to its cell.
 
 Restarts cycle through the size-optimal networks we know (``network_variants``: the
-shipped one, its mirror image, and those left of the N+1 and N+2 networks when their top or
-bottom wires are removed) with fresh random tie-breaks; every finished program is verified
-(``monitor.found``). Nothing is proved: the result is as short as the best network
-compilation found. Same seed, same restarts, same programs.
+shipped one, the networks of merges of ``kernels/networks.py``, those the N+1 and N+2
+networks leave when their top or bottom wires are removed, and the mirror image of each)
+with fresh random tie-breaks, on ``workers`` threads; every finished program is verified
+(``monitor.found``). Which network matters: sort6's 56 came only from a network of merges
+(sort3 + sort3, then a 6-comparator merge). Nothing is proved: the result is as short as
+the best network compilation found. Same seed, same restarts, same programs.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from discover.kernels import (LOAD, MOV, OPTIMAL_NETWORKS, STORE, CMOVG, CMP, Program, Task,
-                              initial_state, step, verify)
+from discover.kernels import (CMOVG, CMP, LOAD, MERGE_NETWORKS, MOV, OPTIMAL_NETWORKS, STORE,
+                              Program, Task, initial_state, step, verify)
 from discover.kernels import exchange as kex
 from discover.validation import check_choice, check_int, check_seed
 
@@ -97,40 +99,51 @@ def _sorts(network, n: int) -> bool:
     return True
 
 
+def _canonical(network) -> tuple[tuple[int, int], ...]:
+    """The network with commuting comparators in one order (the smallest ready first), so
+    that two writings of one network compare equal."""
+    left = list(range(len(network)))
+    out = []
+    while left:
+        ready = [k for k in left if not any(set(network[e]) & set(network[k])
+                                            for e in left if e < k)]
+        k = min(ready, key=lambda k: network[k])
+        left.remove(k)
+        out.append(network[k])
+    return tuple(out)
+
+
 def network_variants(n: int) -> list[tuple[tuple[int, int], ...]]:
-    """Size-optimal sorting networks for n items: the shipped one, its mirror image, and
-    those of n + 1 and n + 2 items with top (+inf) or bottom (-inf) wires removed, when
-    they keep the optimal size; each sorts (checked on the 0/1 inputs)."""
+    """Size-optimal sorting networks for n items: the shipped one (first), the networks of
+    merges (``MERGE_NETWORKS``), those of n + 1 and n + 2 items with their top (+inf) or
+    bottom (-inf) wires removed when that keeps the optimal size, and the mirror image of
+    each; every one checked to sort (on the 0/1 inputs), none twice."""
     size = len(OPTIMAL_NETWORKS[n])
 
     def mirror(net, m):
         return tuple((m - 1 - j, m - 1 - i) for i, j in net)
 
     def drop_top(net, m):  # wire m - 1 holds +inf: its comparators change nothing
-        return tuple((i, j) for i, j in net if j != m - 1)
+        return tuple((i, j) for i, j in net if j != m - 1), m - 1
 
     def drop_bottom(net, m):  # wire 0 holds -inf
-        return tuple((i - 1, j - 1) for i, j in net if i != 0)
+        return tuple((i - 1, j - 1) for i, j in net if i != 0), m - 1
 
-    found = []
-    pool = [(OPTIMAL_NETWORKS[n], n)]
-    for m in (n + 1, n + 2):
-        if m in OPTIMAL_NETWORKS:
-            pool.append((OPTIMAL_NETWORKS[m], m))
-    for net, m in pool:
-        shrunk = [net]
-        for _ in range(m - n):
-            shrunk = [g for x in shrunk for g in (drop_top(x, _width(x)),
-                                                  drop_bottom(x, _width(x)))]
-        for x in shrunk:
-            for y in (x, mirror(x, n)):
-                if len(y) == size and y not in found and _sorts(y, n):
-                    found.append(y)
+    found, seen = [], set()
+    for m in (n, n + 1, n + 2):
+        for net in (OPTIMAL_NETWORKS.get(m, ()),) + MERGE_NETWORKS.get(m, ()):
+            if not net:
+                continue
+            shrunk = [(net, m)]
+            while shrunk[0][1] > n:
+                shrunk = [f(x, k) for x, k in shrunk for f in (drop_top, drop_bottom)]
+            for x, _ in shrunk:
+                for y in (x, mirror(x, n)):
+                    key = _canonical(y)
+                    if len(y) == size and key not in seen and _sorts(y, n):
+                        seen.add(key)
+                        found.append(y)
     return found
-
-
-def _width(net) -> int:
-    return 1 + max(j for _, j in net)
 
 
 class _Node:
@@ -368,7 +381,8 @@ def search_beam(task: Task, config: BeamConfig, monitor: Monitor) -> SearchResul
                              last=lengths[-1] if lengths else None)
     notes = {"networks": len(networks), "restarts": restart, "width": config.width,
              "orders": config.orders, "sample": int(len(columns)) if columns is not None
-             else task.n_inputs, "lengths": lengths}
+             else task.n_inputs,
+             "lengths": {str(k): lengths.count(k) for k in sorted(set(lengths))}}
     return monitor.result(task, "beam", config.seed, expanded, compile_time, notes)
 
 
