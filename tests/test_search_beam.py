@@ -198,6 +198,8 @@ def test_cli_default_method_from_sort6_is_beam(capsys, tmp_path):
     (["--task", "sort6", "--method", "stochastic", "--width", "4"],
      "--width 4 applies to --method beam only"),
     (["--task", "sort6", "--method", "beam", "--orders", "best"], "--orders"),
+    (["--task", "sort8", "--width", "20000"], "over the 8 GB memory limit"),
+    (["--task", "sort8", "--memory-limit", "1"], "over the 1 GB memory limit"),
 ])
 def test_cli_beam_bad_options_exit_2(capsys, tmp_path, argv, message):
     code, _, err = run(capsys, "search", *argv, "--out", tmp_path / "d")

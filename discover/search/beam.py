@@ -41,7 +41,7 @@ import numpy as np
 from discover.kernels import (CMOVG, CMP, LOAD, MERGE_NETWORKS, MOV, OPTIMAL_NETWORKS, STORE,
                               Program, Task, initial_state, step, verify)
 from discover.kernels import exchange as kex
-from discover.validation import check_choice, check_int, check_seed
+from discover.validation import check_choice, check_int, check_memory_gb, check_seed
 
 from .base import Monitor, SearchResult
 
@@ -70,6 +70,8 @@ class BeamConfig:
     workers: int = 2
     """Restarts run at once, one a thread (the exchange kernel and numpy's copies release
     the GIL); results are taken in restart order, so the count changes nothing else."""
+    memory_limit_gb: float = 8.0
+    """Refuse to start when the beams' machine states would need more than this."""
 
     def __post_init__(self):
         check_seed(self, "seed")
@@ -78,13 +80,33 @@ class BeamConfig:
         check_int(self, "sample", 64, 1 << 24)
         check_int(self, "restarts", 1, optional=True)
         check_int(self, "workers", 1, 64)
+        check_memory_gb(self, "memory_limit_gb")
 
     def check(self, task: Task) -> None:
-        """ValueError if the task has no network to compile (no spare register)."""
+        """ValueError if the task has no network to compile (no spare register) or the
+        beams would pass the memory limit."""
         if task.registers < task.n + 1:
             raise ValueError(f"the beam search compiles sorting networks, which need a spare "
                              f"register: {task.name} needs --registers {task.n + 1} or more, "
                              f"got {task.registers}")
+        need = self.memory_bytes(task)
+        if need > self.memory_limit_gb * 2**30:
+            raise ValueError(f"the beam search on {task.name} needs {need / 2**30:.1f} GB for "
+                             f"its machine states ({self.workers} workers x width "
+                             f"{self.width}), over the {self.memory_limit_gb:g} GB memory "
+                             "limit: use a smaller --width or fewer --workers")
+
+    def memory_bytes(self, task: Task) -> int:
+        """About what the beams hold at most: per worker, the registers of every kept node
+        on every input (when sampled) and the sampled states of a step's candidates (at
+        most width x the children of one node), plus one full state of scratch."""
+        sample = min(self.sample, task.n_inputs)
+        full = task.registers * task.n_inputs if task.n_inputs > self.sample else 0
+        children = 4 * task.registers * (task.registers + 2)  # loads x exchanges, about
+        per_worker = (self.width * (full + task.slots * sample)
+                      + self.width * children * task.slots * sample
+                      + task.slots * task.n_inputs)
+        return self.workers * per_worker
 
 
 def _sorts(network, n: int) -> bool:
@@ -344,7 +366,7 @@ class _Compiler:
 def search_beam(task: Task, config: BeamConfig, monitor: Monitor) -> SearchResult:
     """Compile size-optimal networks with short exchanges until ``config.restarts`` or the
     monitor stops; the shortest verified program."""
-    config.check(task)
+    config.check(task)  # ValueError: no spare register, or over the memory limit
     networks = network_variants(task.n)
     columns = None
     if task.n_inputs > config.sample:
