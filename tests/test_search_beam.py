@@ -204,3 +204,13 @@ def test_cli_default_method_from_sort6_is_beam(capsys, tmp_path):
 def test_cli_beam_bad_options_exit_2(capsys, tmp_path, argv, message):
     code, _, err = run(capsys, "search", *argv, "--out", tmp_path / "d")
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("n, length, alphadev", [(6, 56, 57), (7, 74, 76), (8, 90, 91)])
+def test_shipped_programs_beat_alphadev(n, length, alphadev):
+    """discover/known/sortN.asm for N = 6..8: verified, and shorter than AlphaDev's."""
+    from discover.known import known_length, known_program
+
+    program = known_program(Task(n))
+    assert verify(program, Task(n)).correct
+    assert len(program) == known_length(n) == length < alphadev
