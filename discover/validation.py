@@ -91,9 +91,11 @@ def check_memory_gb(config, name: str) -> None:
                           f"memory limit accepted), got {value!r}")
 
 
-def check_choice(config, name: str, choices) -> None:
-    """``getattr(config, name)`` is one of ``choices``."""
+def check_choice(config, name: str, choices, *, optional: bool = False) -> None:
+    """``getattr(config, name)`` is one of ``choices`` (or None when ``optional``)."""
     value = getattr(config, name)
+    if value is None and optional:
+        return
     if value not in tuple(choices):
         raise ConfigError(config, name, f"must be one of {', '.join(map(str, choices))}, "
                           f"got {value!r}")

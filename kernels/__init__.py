@@ -12,7 +12,7 @@ from .isa import (CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMOVS, CMP, COND_
                   FLAG_EQ, FLAG_GT, FLAG_LT, FLAG_UNSET, LOAD, MAX_REGISTERS, MOV,
                   N_OPCODES, OPCODES, STORE, OpSpec, Program, ProgramError,
                   format_instruction, parse_instruction)
-from .networks import OPTIMAL_NETWORKS, baseline_program, network_program
+from .networks import MERGE_NETWORKS, OPTIMAL_NETWORKS, baseline_program, network_program
 from .reference import run_reference
 from .tasks import TASK_NAMES, Task, TaskError, weak_orderings
 from .verify import Verification, verify
@@ -20,7 +20,8 @@ from .verify import Verification, verify
 __all__ = [
     "CMOVE", "CMOVG", "CMOVGE", "CMOVL", "CMOVLE", "CMOVNE", "CMOVS", "CMP",
     "COND_MASK", "FLAG_EQ", "FLAG_GT", "FLAG_LT", "FLAG_UNSET", "ISSUE_WIDTH",
-    "LATENCY", "LOAD", "MAX_REGISTERS", "MOV", "N_OPCODES", "OPCODES", "OPTIMAL_NETWORKS",
+    "LATENCY", "LOAD", "MAX_REGISTERS", "MERGE_NETWORKS", "MOV", "N_OPCODES", "OPCODES",
+    "OPTIMAL_NETWORKS",
     "OpSpec", "Program", "ProgramError", "STORE", "TASK_NAMES", "Task", "TaskError", "UNSET",
     "Verification", "baseline_program", "format_instruction", "initial_state",
     "MODEL_SIZE", "latency_estimate", "latency_model", "modelled_latency", "network_program",

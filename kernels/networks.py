@@ -20,6 +20,35 @@ OPTIMAL_NETWORKS: dict[int, tuple[tuple[int, int], ...]] = {
         (4, 5), (6, 7), (2, 4), (3, 5), (1, 4), (3, 6), (1, 2), (3, 4), (5, 6)),
 }
 
+# Networks of merges, also of the fewest comparators: the shipped networks of two parts
+# (p + q = N) followed by a fewest-comparator merge of the two sorted parts, found by a
+# breadth-first search over the merge's 0/1 inputs (6 = 2 + 4 and 3 + 3, 7 = 3 + 4,
+# 8 = 4 + 4; no other split reaches the optimal size). Comparators that commute are
+# written in one order; the network beam search (discover/search/beam.py) starts from
+# these too, since which compare-exchanges can be shortened depends on the network.
+MERGE_NETWORKS: dict[int, tuple[tuple[tuple[int, int], ...], ...]] = {
+    6: (
+        ((0, 1), (2, 3), (4, 5), (2, 4), (0, 2), (3, 5), (3, 4), (1, 3), (1, 2), (2, 4),
+         (3, 5), (3, 4)),
+        ((0, 1), (2, 3), (4, 5), (2, 4), (0, 2), (3, 5), (3, 4), (1, 3), (2, 4), (1, 2),
+         (3, 5), (3, 4)),
+        ((0, 1), (1, 2), (0, 1), (3, 4), (4, 5), (2, 5), (3, 4), (0, 3), (1, 4), (1, 3),
+         (2, 3), (3, 4)),
+        ((0, 1), (1, 2), (0, 1), (3, 4), (4, 5), (2, 5), (3, 4), (0, 3), (1, 4), (1, 3),
+         (2, 4), (2, 3)),
+    ),
+    7: (
+        ((0, 1), (1, 2), (0, 1), (3, 4), (5, 6), (3, 5), (0, 3), (1, 3), (4, 6), (2, 6),
+         (4, 5), (1, 4), (2, 4), (3, 5), (2, 3), (4, 5)),
+        ((0, 1), (1, 2), (0, 1), (3, 4), (5, 6), (3, 5), (1, 3), (0, 1), (4, 6), (2, 6),
+         (4, 5), (1, 4), (2, 4), (3, 5), (2, 3), (4, 5)),
+    ),
+    8: (
+        ((0, 1), (2, 3), (0, 2), (1, 3), (1, 2), (4, 5), (6, 7), (4, 6), (0, 4), (5, 7),
+         (3, 7), (5, 6), (1, 5), (1, 4), (2, 6), (2, 4), (3, 5), (3, 4), (5, 6)),
+    ),
+}
+
 
 def network_program(network, n: int, spare: int | None = None) -> Program:
     """The program of a comparator network: N loads, 4 instructions a comparator, N stores.

@@ -35,13 +35,13 @@ from discover.validation import (
     check_text,
 )
 
-HELP = "search for a short correct program (enum, stochastic or random)"
+HELP = "search for a short correct program (enum, stochastic, random or beam)"
 DESCRIPTION = ("Search for a short correct program; writes DIR/best.asm and DIR/result.json. "
                "Ctrl-C stops and keeps the best program so far.")
 
-METHODS = ("enum", "stochastic", "random")
-DEFAULT_TIME_LIMIT = {"enum": None, "stochastic": 10.0, "random": 10.0}  # seconds
-UNITS = {"enum": "nodes", "stochastic": "proposals", "random": "programs"}
+METHODS = ("enum", "stochastic", "random", "beam")
+DEFAULT_TIME_LIMIT = {"enum": None, "stochastic": 10.0, "random": 10.0, "beam": 60.0}  # s
+UNITS = {"enum": "nodes", "stochastic": "proposals", "random": "programs", "beam": "nodes"}
 PHASES = {"setting up": "setting up (JIT compilation or cache loading, tables)",
           "register": "register phase (loads first, stores last)",
           "proof": "proof (the whole ISA)", "enumerate": "enumerating the optimal programs",
@@ -53,13 +53,15 @@ RUN_FILES = ("best.asm", "result.json", "optimal.txt", "candidates.json")  # a d
 class SearchRun(TaskOptions):
     """One ``discover search`` run: task, method, time limit and run directory."""
 
-    method: Literal["enum", "stochastic", "random"] = "stochastic"
+    method: Literal["enum", "stochastic", "random", "beam"] | None = None
     """enum: best-first enumeration (proves optimality); stochastic: AlphaDev-S MCMC (finds
-    sort3's 17 in well under a second); random: masked random programs (the floor)."""
+    sort3's 17 in well under a second); random: masked random programs (the floor); beam:
+    sorting networks compiled with short compare-exchanges (sort6..sort8 past AlphaDev's
+    lengths). None: beam from sort6 on, stochastic below."""
     time_limit: float | None = None
     """Seconds of search before it stops, counted from its start: set-up (JIT compilation
     or cache loading, tables) included (None: no limit for enum, 10 for stochastic and
-    random)."""
+    random, 60 for beam)."""
     seed: int = 0
     """Random seed (also names the default run directory)."""
     out: str | None = None
@@ -69,7 +71,7 @@ class SearchRun(TaskOptions):
 
     def __post_init__(self):
         super().__post_init__()
-        check_choice(self, "method", METHODS)
+        check_choice(self, "method", METHODS, optional=True)
         check_float(self, "time_limit", 0, lo_open=True, optional=True)
         check_seed(self, "seed")
         check_text(self, "out", optional=True)
@@ -80,19 +82,28 @@ class SearchRun(TaskOptions):
         return Path(self.out or self.resume
                     or f"runs/search-{self.task.strip().lower()}-{self.method}-{self.seed}")
 
+    def with_method(self, task) -> "SearchRun":
+        """This run with its method named (``discover.search.default_method`` when None)."""
+        if self.method is not None:
+            return self
+        from discover.search import default_method
+
+        return replace(self, method=default_method(task))
+
 
 def _method_configs():
-    from discover.search import RandomConfig, StochasticConfig
+    from discover.search import BeamConfig, RandomConfig, StochasticConfig
     from discover.search.enum import EnumConfig
 
-    return {"enum": EnumConfig, "stochastic": StochasticConfig, "random": RandomConfig}
+    return {"enum": EnumConfig, "stochastic": StochasticConfig, "random": RandomConfig,
+            "beam": BeamConfig}
 
 
 def add_arguments(parser) -> None:
     options = Options(parser)
     options.add(SearchRun, metavars={"time_limit": "SECONDS", "out": "DIR", "resume": "DIR"})
     group = parser.add_argument_group("method options (EnumConfig, StochasticConfig, "
-                                      "RandomConfig)")
+                                      "RandomConfig, BeamConfig)")
     for method, cls in _method_configs().items():
         # One option per name: --seed, --max-length, --steps (random: programs), --cost
         # (enum: tie_break) and --memory-limit set the field of whichever method runs.
@@ -252,12 +263,18 @@ def run(args) -> int:
     if run.resume is not None:
         start, previous = _resume(run.resume, task)
         run = _saved_settings(args, run, previous or {})
+    run = run.with_method(task)
     _check_methods(args, run, configs)
     config = _config(args, run, configs, start, _saved_config(run, configs, previous))
     if run.method == "enum":
         config.check(task)
     elif run.method == "random":
         config.lengths(task)
+    elif run.method == "beam":
+        try:
+            config.check(task)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     from discover.search import config_cost
 
     cost = config_cost(config)

@@ -5,7 +5,9 @@ default R = N + 1 registers, where it beats the sorting-network program of
 ``discover.kernels``; where no file exists the network program is the shortest known
 (sort2: 8 instructions, optimal, tests/test_agent.py proves no 7-instruction program
 exists; sort4: 28, AlphaDev's figure). sort3.asm (17) was written by hand after AlphaDev's
-sort3; sort5.asm (42) matches AlphaDev's figure and was found by the stochastic search.
+sort3; sort5.asm (42) matches AlphaDev's figure and was found by the stochastic search;
+sort6.asm (56), sort7.asm (74) and sort8.asm (90) were found by the network beam search
+(``discover search --task sortN``), each shorter than AlphaDev's published 57, 76 and 91.
 Shortest known, not proved optimal (sort2 aside).
 
 ``sortN.fastest.asm`` is the fastest program this project has measured for sortN on the

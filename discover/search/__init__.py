@@ -1,4 +1,6 @@
-"""Search engines: enumeration (provably shortest), AlphaDev-S (stochastic), random (floor).
+"""Search engines: enumeration (provably shortest), AlphaDev-S (stochastic), random (floor),
+and the network beam search (sorting networks compiled with short compare-exchanges, the
+default from sort6 on).
 
 >>> from discover.kernels import Task
 >>> from discover.search import search, StochasticConfig
@@ -17,16 +19,18 @@ from discover.candidates import MEASURED_COSTS
 from discover.kernels import Task
 
 from .base import CostMonitor, Monitor, SearchResult, SearchStopped
+from .beam import BeamConfig, network_variants, search_beam
 from .bound import StateBound
 from .random_search import RandomConfig, search_random
 from .stochastic import StochasticConfig, search_stochastic
 
-METHODS = ("enum", "stochastic", "random")
+METHODS = ("enum", "stochastic", "random", "beam")
 
 __all__ = [
-    "METHODS", "CostMonitor", "EnumConfig", "Monitor", "RandomConfig", "SearchResult",
-    "SearchStopped", "StateBound", "StochasticConfig", "default_config", "rank_measured",
-    "search", "search_enum", "search_random", "search_stochastic",
+    "METHODS", "BeamConfig", "CostMonitor", "EnumConfig", "Monitor", "RandomConfig",
+    "SearchResult", "SearchStopped", "StateBound", "StochasticConfig", "default_config",
+    "default_method", "network_variants", "rank_measured", "search", "search_beam",
+    "search_enum", "search_random", "search_stochastic",
 ]
 
 
@@ -40,10 +44,24 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+BEAM_FROM = 6  # the network beam search is the default from sort6 on
+
+
+def default_method(task: Task) -> str:
+    """The method a search of ``task`` uses when none is named: the network beam search for
+    sort6..sort8 (with a spare register), where it reaches AlphaDev's lengths and past them
+    in seconds while the stochastic chains stall above them; the stochastic search below."""
+    if task.n >= BEAM_FROM and task.registers >= task.n + 1:
+        return "beam"
+    return "stochastic"
+
+
 def default_config(method: str):
     """The default configuration of a method; ValueError for an unknown method."""
     if method == "stochastic":
         return StochasticConfig()
+    if method == "beam":
+        return BeamConfig()
     if method == "random":
         return RandomConfig()
     if method == "enum":
@@ -70,19 +88,22 @@ def monitor_objective(method: str, config) -> str:
     return "latency" if cost == "latency" else "length"
 
 
-def search(task: Task, method: str = "stochastic", config=None, *,
+def search(task: Task, method: str | None = None, config=None, *,
            time_limit: float | None = None, monitor: Monitor | None = None,
            sampling=None) -> SearchResult:
     """Run one search method on a task; returns its ``SearchResult``.
 
-    ``config`` is the method's config (EnumConfig, StochasticConfig, RandomConfig; None:
-    defaults). ``monitor`` (optional) receives each new best program; by default a
-    ``CostMonitor`` with ``time_limit`` (seconds from this call: set-up, JIT compilation
-    or cache loading included) and the objective the config asks for. With a
+    ``method``: enum, stochastic, random or beam; None: ``default_method(task)``.
+    ``config`` is the method's config (EnumConfig, StochasticConfig, RandomConfig,
+    BeamConfig; None: defaults). ``monitor`` (optional) receives each new best program;
+    by default a ``CostMonitor`` with ``time_limit`` (seconds from this call: set-up, JIT
+    compilation or cache loading included) and the objective the config asks for. With a
     measured cost (``cost='measured'``) the candidates are timed after the search
     (``sampling``: a ``discover.native.SamplingConfig``; default latency mode), with
     ``cost='mca'`` estimated by llvm-mca, and the fastest is returned (``rank_measured``).
     """
+    if method is None:
+        method = default_method(task)
     if config is None:
         config = default_config(method)
     measured = next((c for c in (getattr(config, "cost", None),
@@ -95,6 +116,8 @@ def search(task: Task, method: str = "stochastic", config=None, *,
         result = search_stochastic(task, config, monitor)
     elif method == "random":
         return search_random(task, config, monitor)
+    elif method == "beam":
+        return search_beam(task, config, monitor)
     elif method == "enum":
         from .enum import search_enum
 
