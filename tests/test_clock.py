@@ -35,10 +35,10 @@ CTRL_C = 3.0  # seconds from SIGINT to exit
 def compiled(tmp_path_factory):
     """Every search kernel compiled (or loaded) into the disk cache before the clocks run."""
     base = tmp_path_factory.mktemp("warm")
-    for method in ("enum", "stochastic", "random"):
-        subprocess.run([*CLI, "search", "--task", "sort3", "--method", method, "--steps", "1000",
-                        "--out", str(base / method)] if method != "enum" else
-                       [*CLI, "search", "--task", "sort3", "--method", "enum",
+    budget = {"enum": [], "stochastic": ["--steps", "1000"], "random": ["--steps", "1000"],
+              "beam": ["--restarts", "1"]}
+    for method, extra in budget.items():
+        subprocess.run([*CLI, "search", "--task", "sort3", "--method", method, *extra,
                         "--out", str(base / method)],
                        capture_output=True, timeout=600)
 
@@ -61,7 +61,8 @@ def _check_run(out, task, stopped):
 
 @pytest.mark.parametrize("task, method", [("sort7", "enum"), ("sort7", "stochastic"),
                                           ("sort8", "enum"), ("sort8", "stochastic"),
-                                          ("sort8", "random")])
+                                          ("sort8", "random"), ("sort7", "beam"),
+                                          ("sort8", "beam")])
 def test_time_limit_is_honoured_with_a_verified_best(tmp_path, task, method):
     out = tmp_path / "run"
     process = _start(out, task, method, LIMIT)
@@ -88,6 +89,7 @@ def test_time_limit_is_honoured_with_a_verified_best(tmp_path, task, method):
     ("sort7", "enum", 2.0), ("sort7", "stochastic", 2.0),
     ("sort8", "enum", 0.2), ("sort8", "enum", 3.0),  # set-up (tables), register phase
     ("sort8", "stochastic", 0.2), ("sort8", "stochastic", 4.0),  # prefix caches, chains
+    ("sort8", "beam", 0.2), ("sort8", "beam", 3.0),  # set-up, restarts
 ])
 def test_ctrl_c_stops_at_once_and_keeps_best(tmp_path, task, method, delay):
     out = tmp_path / "run"
