@@ -221,7 +221,7 @@ def test_method_option_names_the_methods_that_have_it(capsys, tmp_path):
     code, _, err = run(capsys, ["search", "--task", "sort3", "--method", "random",
                                 "--memory-limit", 1, "--out", tmp_path / "r"])
     assert code == 2
-    assert "--memory-limit 1 applies to --method enum or stochastic only" in err
+    assert "--memory-limit 1 applies to --method enum, stochastic or beam only" in err
     code, _, err = run(capsys, ["search", "--task", "sort3", "--method", "random",
                                 "--no-cold-start", "--out", tmp_path / "r"])
     assert code == 2 and "--no-cold-start applies to --method stochastic only" in err

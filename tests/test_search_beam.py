@@ -215,3 +215,22 @@ def test_shipped_programs_beat_alphadev(n, length, alphadev):
     program = known_program(Task(n))
     assert verify(program, Task(n)).correct
     assert len(program) == known_length(n) == length < alphadev
+
+
+def test_cli_resume_goes_on_after_the_restarts_made(capsys, tmp_path):
+    out = tmp_path / "d"
+    code, _, _ = run(capsys, "search", "--task", "sort6", "--restarts", 2, "--out", out)
+    first = json.loads((out / "result.json").read_text())
+    assert code == 0 and first["notes"]["first_restart"] == 0
+    code, _, _ = run(capsys, "search", "--resume", out, "--task", "sort6")
+    second = json.loads((out / "result.json").read_text())
+    assert code == 0 and second["method"] == "beam"
+    assert second["notes"]["first_restart"] == 2 and second["notes"]["restarts"] == 2
+    assert second["length"] <= first["length"]
+    later = search_beam(Task(6), BeamConfig(restarts=2, first_restart=2), Monitor())
+    assert second["notes"]["lengths"] == later.notes["lengths"]  # restarts 2 and 3 of seed 0
+    data = json.loads((out / "result.json").read_text())
+    data["notes"]["restarts"] = -3
+    (out / "result.json").write_text(json.dumps(data))
+    code, _, err = run(capsys, "search", "--resume", out, "--task", "sort6")
+    assert code == 2 and "field 'restarts' must be >= 0" in err

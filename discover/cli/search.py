@@ -124,7 +124,9 @@ def _check_methods(args, run: SearchRun, configs) -> None:
         value = getattr(args, option.dest)
         shown = (option.flag if value else "--no-" + option.flag[2:]) if option.kind is bool \
             else f"{option.flag} {value:g}" if isinstance(value, float) else f"{option.flag} {value}"
-        raise UsageError(f"{shown} applies to --method {' or '.join(methods)} only")
+        names = ", ".join(methods[:-1]) + " or " + methods[-1] if len(methods) > 1 \
+            else methods[0]
+        raise UsageError(f"{shown} applies to --method {names} only")
 
 
 def _config(args, run: SearchRun, configs, start, saved=None):
@@ -243,6 +245,24 @@ def _saved_config(run: SearchRun, configs, previous) -> dict:
     return kept
 
 
+def _beam_restarts_done(run: SearchRun, previous: dict) -> int:
+    """The restarts a beam run made, counted from 0 (its manifest's notes: first_restart
+    + restarts; 0 when a kill left none), where a resume goes on."""
+    from discover.runs import require
+
+    notes = previous.get("notes") or {}
+    if not isinstance(notes, dict):
+        notes = {}
+    path = Path(run.resume) / "result.json"
+    try:
+        done = require(notes, "restarts", int, f"{path}: notes", minimum=0, optional=True)
+        first = require(notes, "first_restart", int, f"{path}: notes", minimum=0,
+                        optional=True)
+    except ValueError as error:
+        raise UsageError(f"--resume: {error}") from None
+    return (first or 0) + (done or 0)
+
+
 def _best_text(program, task, method, seed, elapsed) -> str:
     from discover.kernels import verify
 
@@ -266,6 +286,9 @@ def run(args) -> int:
     run = run.with_method(task)
     _check_methods(args, run, configs)
     config = _config(args, run, configs, start, _saved_config(run, configs, previous))
+    if run.method == "beam" and previous and "first_restart" not in \
+            args.options.values(args, configs["beam"]):
+        config = replace(config, first_restart=_beam_restarts_done(run, previous))
     if run.method == "enum":
         config.check(task)
     elif run.method == "random":

@@ -67,6 +67,8 @@ class BeamConfig:
     each candidate is confirmed on every input before it enters the beam."""
     restarts: int | None = None
     """Beam runs (networks and tie-breaks vary between them); None: until the time limit."""
+    first_restart: int = 0
+    """Index of the first restart (``--resume`` goes on after the restarts a run made)."""
     workers: int = 2
     """Restarts run at once, one a thread (the exchange kernel and numpy's copies release
     the GIL); results are taken in restart order, so the count changes nothing else."""
@@ -79,6 +81,7 @@ class BeamConfig:
         check_choice(self, "orders", ORDERS)
         check_int(self, "sample", 64, 1 << 24)
         check_int(self, "restarts", 1, optional=True)
+        check_int(self, "first_restart", 0)
         check_int(self, "workers", 1, 64)
         check_memory_gb(self, "memory_limit_gb")
 
@@ -388,7 +391,8 @@ def search_beam(task: Task, config: BeamConfig, monitor: Monitor) -> SearchResul
     monitor.start_search()
     monitor.set_phase("search")
     expanded = 0
-    restart = 0
+    restart = config.first_restart
+    stop = None if config.restarts is None else config.first_restart + config.restarts
     lengths = []
 
     def one(index: int):
@@ -398,11 +402,10 @@ def search_beam(task: Task, config: BeamConfig, monitor: Monitor) -> SearchResul
         return compiler.run(), compiler.expanded
 
     with monitor.catch_sigint(), ThreadPoolExecutor(config.workers) as pool:
-        while config.restarts is None or restart < config.restarts:
+        while stop is None or restart < stop:
             if monitor.should_stop():
                 break
-            count = config.workers if config.restarts is None \
-                else min(config.workers, config.restarts - restart)
+            count = config.workers if stop is None else min(config.workers, stop - restart)
             futures = [pool.submit(one, restart + k) for k in range(count)]
             for future in futures:  # in restart order: the same results for any workers
                 program, nodes = future.result()
@@ -411,9 +414,10 @@ def search_beam(task: Task, config: BeamConfig, monitor: Monitor) -> SearchResul
                     lengths.append(len(program))
                     monitor.found(program, task)
             restart += count
-            monitor.progress(expanded, restart=restart,
+            monitor.progress(expanded, restart=restart - config.first_restart,
                              last=lengths[-1] if lengths else None)
-    notes = {"networks": len(networks), "restarts": restart, "width": config.width,
+    notes = {"networks": len(networks), "restarts": restart - config.first_restart,
+             "first_restart": config.first_restart, "width": config.width,
              "orders": config.orders, "sample": int(len(columns)) if columns is not None
              else task.n_inputs,
              "lengths": {str(k): lengths.count(k) for k in sorted(set(lengths))}}
