@@ -29,7 +29,7 @@ def test_restart(benchmark, n):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_workers(benchmark, workers):
-    """sort7: four restarts on one thread vs two."""
+    """sort7: four restarts in one process vs two worker processes (spawn included)."""
     task = Task(7)
     _search(task, restarts=1)
     benchmark.group = "beam workers (sort7, 4 restarts)"

@@ -24,7 +24,7 @@ of the ``width`` shortest partial programs (distinct machine states) after each 
 Restarts cycle through the size-optimal networks we know (``network_variants``: the
 shipped one, the networks of merges of ``kernels/networks.py``, those the N+1 and N+2
 networks leave when their top or bottom wires are removed, and the mirror image of each)
-with fresh random tie-breaks, on ``workers`` threads; every finished program is verified
+with fresh random tie-breaks, on ``workers`` processes; every finished program is verified
 (``monitor.found``). Which network matters: sort6's 56 came only from a network of merges
 (sort3 + sort3, then a 6-comparator merge). Nothing is proved: the result is as short as
 the best network compilation found. Same seed, same restarts, same programs.
@@ -32,8 +32,10 @@ the best network compilation found. Same seed, same restarts, same programs.
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import signal
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,8 +72,8 @@ class BeamConfig:
     first_restart: int = 0
     """Index of the first restart (``--resume`` goes on after the restarts a run made)."""
     workers: int = 2
-    """Restarts run at once, one a thread (the exchange kernel and numpy's copies release
-    the GIL); results are taken in restart order, so the count changes nothing else."""
+    """Restarts run at once, one a process (the driver is Python: threads share one
+    core); results are taken in restart order, so the count changes nothing else."""
     memory_limit_gb: float = 8.0
     """Refuse to start when the beams' machine states would need more than this."""
 
@@ -394,22 +396,13 @@ def search_beam(task: Task, config: BeamConfig, monitor: Monitor) -> SearchResul
     restart = config.first_restart
     stop = None if config.restarts is None else config.first_restart + config.restarts
     lengths = []
-
-    def one(index: int):
-        rng = np.random.default_rng([config.seed, index])
-        compiler = _Compiler(task, networks[index % len(networks)], config, rng, monitor,
-                             columns)
-        return compiler.run(), compiler.expanded
-
-    with monitor.catch_sigint(), ThreadPoolExecutor(config.workers) as pool:
+    with monitor.catch_sigint(), _Restarts(task, networks, config, columns, monitor) as runs:
         while stop is None or restart < stop:
             if monitor.should_stop():
                 break
             count = config.workers if stop is None else min(config.workers, stop - restart)
-            futures = [pool.submit(one, restart + k) for k in range(count)]
-            for future in futures:  # in restart order: the same results for any workers
-                program, nodes = future.result()
-                expanded += nodes
+            for program, nodes in runs.map(range(restart, restart + count)):
+                expanded += nodes  # in restart order: the same results for any workers
                 if program is not None:
                     lengths.append(len(program))
                     monitor.found(program, task)
@@ -422,6 +415,74 @@ def search_beam(task: Task, config: BeamConfig, monitor: Monitor) -> SearchResul
              else task.n_inputs,
              "lengths": {str(k): lengths.count(k) for k in sorted(set(lengths))}}
     return monitor.result(task, "beam", config.seed, expanded, compile_time, notes)
+
+
+def _restart(task: Task, networks, config: BeamConfig, columns, index: int, stopper):
+    """Restart ``index``: its network, its random stream; (program or None, nodes)."""
+    rng = np.random.default_rng([config.seed, index])
+    compiler = _Compiler(task, networks[index % len(networks)], config, rng, stopper, columns)
+    return compiler.run(), compiler.expanded
+
+
+class _Restarts:
+    """Runs restarts: here (one worker) or on ``workers`` spawned processes, which stop at
+    the monitor's deadline or when it asks (Ctrl-C), within one node expansion."""
+
+    def __init__(self, task, networks, config, columns, monitor: Monitor):
+        self.args = (task, networks, config, columns)
+        self.monitor = monitor
+        self.pool = self.event = None
+
+    def __enter__(self):
+        if self.args[2].workers > 1:
+            context = mp.get_context("spawn")  # no Numba or thread state forked
+            self.event = context.Event()
+            self.pool = ProcessPoolExecutor(self.args[2].workers, mp_context=context,
+                                            initializer=_worker_init, initargs=(self.event,))
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.event.set()
+            self.pool.shutdown(cancel_futures=True)
+        return False
+
+    def map(self, indices):
+        if self.pool is None:
+            return [_restart(*self.args, index, self.monitor) for index in indices]
+        remaining = self.monitor.remaining
+        deadline = None if remaining is None else time.monotonic() + remaining
+        futures = [self.pool.submit(_worker_restart, *self.args, index, deadline)
+                   for index in indices]
+        while not all(f.done() for f in futures):
+            wait(futures, timeout=0.05)
+            if self.monitor.should_stop():
+                self.event.set()  # the workers return within a node expansion
+        return [f.result() for f in futures]
+
+
+_STOP = None  # a worker process's stop event (set by _Restarts on a stop request)
+
+
+def _worker_init(event) -> None:
+    global _STOP
+    _STOP = event
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which says
+
+
+class _WorkerStop:
+    """What a worker's compiler polls: the parent's stop event and the deadline."""
+
+    def __init__(self, deadline):
+        self.deadline = deadline
+
+    def should_stop(self) -> bool:
+        return _STOP.is_set() or (self.deadline is not None
+                                  and time.monotonic() >= self.deadline)
+
+
+def _worker_restart(task, networks, config, columns, index, deadline):
+    return _restart(task, networks, config, columns, index, _WorkerStop(deadline))
 
 
 def _warm_up() -> None:
