@@ -153,13 +153,7 @@ class _Chains:
         self.cost_kind = _cost_kind(config)
         self.model = _model(task, config)  # float64[MODEL_SIZE]
         c, p, s, b = config.chains, capacity, task.slots, task.n_inputs
-        need = c * (p + 1) * s * b
-        if need > config.memory_limit_gb * 2**30:
-            raise MemoryError(
-                f"the stochastic search on {task.name} needs {need / 2**30:.1f} GB for its "
-                f"prefix-state caches ({c} chains x {p} instructions), over the "
-                f"{config.memory_limit_gb:g} GB memory limit: use fewer chains or a shorter "
-                f"max length")
+        _check_cache_memory(task, config, capacity)
         # Inputs with the most distinct values first: they tell programs apart best, so a
         # wrong proposal is usually caught in the first block of columns (about 10% more
         # proposals/s on sort5 than the lexicographic order).
@@ -267,8 +261,8 @@ def start_program(task: Task, config: StochasticConfig) -> Program:
 
 
 def _check_cache_memory(task: Task, config: StochasticConfig, capacity: int) -> None:
-    """MemoryError when the chains' prefix-state caches would pass the memory limit (the
-    check ``_Chains`` makes, done before set-up)."""
+    """MemoryError when the chains' prefix-state caches would pass the memory limit
+    (``search_stochastic`` checks before set-up, ``_Chains`` when it is built)."""
     need = config.chains * (capacity + 1) * task.slots * task.n_inputs
     if need > config.memory_limit_gb * 2**30:
         raise MemoryError(
