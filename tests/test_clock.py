@@ -50,6 +50,26 @@ def _start(out, task, method, limit):
                             preexec_fn=default_sigint)
 
 
+def _wait_for(ready, process) -> None:
+    """wait_until, the command killed if it never gets there."""
+    try:
+        wait_until(ready, process, poll=0.01)
+    except BaseException:
+        process.kill()
+        raise
+
+
+def _finish(process) -> tuple[str, float]:
+    """(stderr, seconds until it exited) of a running command; killed if it hangs."""
+    began = time.monotonic()
+    try:
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return stderr, time.monotonic() - began
+
+
 def _check_run(out, task, stopped):
     best = Program.read(out / "best.asm")
     assert verify(best, Task.from_name(task)).correct
@@ -66,14 +86,8 @@ def _check_run(out, task, stopped):
 def test_time_limit_is_honoured_with_a_verified_best(tmp_path, task, method):
     out = tmp_path / "run"
     process = _start(out, task, method, LIMIT)
-    try:
-        wait_until(out.exists, process, poll=0.01)
-        began = time.monotonic()
-        _, stderr = process.communicate(timeout=120)
-        took = time.monotonic() - began
-    finally:
-        if process.poll() is None:
-            process.kill()
+    _wait_for(out.exists, process)
+    stderr, took = _finish(process)
     assert "Traceback" not in stderr
     assert took <= LIMIT + SLACK, f"{task} {method} ran {took:.1f} s for --time-limit {LIMIT}"
     assert "setting up" in stderr  # set-up shows as a phase
@@ -94,16 +108,10 @@ def test_time_limit_is_honoured_with_a_verified_best(tmp_path, task, method):
 def test_ctrl_c_stops_at_once_and_keeps_best(tmp_path, task, method, delay):
     out = tmp_path / "run"
     process = _start(out, task, method, 120)
-    try:
-        wait_until((out / "best.asm").exists, process, poll=0.01)  # the network, at start
-        time.sleep(delay)
-        process.send_signal(signal.SIGINT)
-        sent = time.monotonic()
-        _, stderr = process.communicate(timeout=120)
-        took = time.monotonic() - sent
-    finally:
-        if process.poll() is None:
-            process.kill()
+    _wait_for((out / "best.asm").exists, process)  # the network, at start
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    stderr, took = _finish(process)
     assert process.returncode == 130, stderr
     assert took <= CTRL_C, f"{task} {method}: exit {took:.1f} s after SIGINT"
     assert "Traceback" not in stderr
