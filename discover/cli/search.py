@@ -42,7 +42,7 @@ DESCRIPTION = ("Search for a short correct program; writes DIR/best.asm and DIR/
 METHODS = ("enum", "stochastic", "random")
 DEFAULT_TIME_LIMIT = {"enum": None, "stochastic": 10.0, "random": 10.0}  # seconds
 UNITS = {"enum": "nodes", "stochastic": "proposals", "random": "programs"}
-RUN_FILES = ("best.asm", "result.json", "optimal.txt", "candidates.json")  # a directory with one holds a run
+RUN_FILES = ("best.asm", "result.json", "optimal.txt", "candidates.json", "proof.json")  # a directory with one holds a run
 
 
 @dataclass(frozen=True)
@@ -341,7 +341,7 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
         # Ctrl-C from here on (JIT compilation included) asks the search to stop and keep
         # its best; the methods catch it again around their loops.
         with monitor.catch_sigint():
-            result = search(task, run.method, config, monitor=monitor)
+            result = search(task, run.method, config, monitor=monitor, run_dir=out)
     except ConfigError:
         raise  # written with its option by the caller
     except (ValueError, MemoryError) as error:

@@ -72,7 +72,7 @@ def monitor_objective(method: str, config) -> str:
 
 def search(task: Task, method: str = "stochastic", config=None, *,
            time_limit: float | None = None, monitor: Monitor | None = None,
-           sampling=None) -> SearchResult:
+           sampling=None, run_dir=None) -> SearchResult:
     """Run one search method on a task; returns its ``SearchResult``.
 
     ``config`` is the method's config (EnumConfig, StochasticConfig, RandomConfig; None:
@@ -81,6 +81,7 @@ def search(task: Task, method: str = "stochastic", config=None, *,
     measured cost (``cost='measured'``) the candidates are timed after the search
     (``sampling``: a ``discover.native.SamplingConfig``; default latency mode), with
     ``cost='mca'`` estimated by llvm-mca, and the fastest is returned (``rank_measured``).
+    ``run_dir``: where enum's proof keeps its checkpoint and resumes from it.
     """
     if config is None:
         config = default_config(method)
@@ -97,7 +98,7 @@ def search(task: Task, method: str = "stochastic", config=None, *,
     elif method == "enum":
         from .enum import search_enum
 
-        result = search_enum(task, config, monitor)
+        result = search_enum(task, config, monitor, run_dir=run_dir)
     else:
         raise ValueError(f"unknown search method {method!r} (known: {', '.join(METHODS)})")
     if measured:
