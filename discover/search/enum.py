@@ -16,10 +16,15 @@ Design (hot loops in ``kernels/enum/``):
   each program found, children are visited incumbent's instruction first, so each
   iteration is a local search around the best so far. The iteration that finds nothing
   proves ``canonical_form_lower_bound`` (no shorter program of that form), not optimality.
-* Phase 2, the proof: the whole ISA, descending from just below the best program; the
-  iteration that finds nothing proves the best program shortest. Without a baseline
-  (R < N + 1) the bound *ascends* from the root's lower bound instead, so the first
-  program found is the proved optimum.
+* Phase 2, the proof: the whole ISA, *ascending* from the lower bound proved so far (the
+  root's bound at first): each iteration that finds nothing proves one more length
+  impossible, and the first program found is a proved optimum. The iterations grow about
+  25-fold a length on sort4, so the ones below the last cost little, and a proof stopped
+  early still reports the best lower bound it reached. ``--no-register-phase`` skips
+  phase 1 (on sort4 its own refutation is about as hard as the proof) and starts from the
+  network program. Each iteration is cut into prefix units, searched by ``--workers``
+  processes and checkpointed (``proof.json``) for ``--resume``: see
+  ``discover/search/proof.py``, which also proves the cut sound.
 * ``--all`` / latency tie-break: once proved, one more iteration at the optimal length
   collects every program that passes the pruning below.
 
@@ -49,7 +54,12 @@ Why the pruning keeps at least one shortest program (P* below is any shortest pr
 
 Hashing: table keys are two 64-bit hashes built from 64-bit hashes of the rows; a false
 match needs a collision among row hashes (probability about rows^2 / 2^64, ~1e-11 for
-sort3's 12,000 rows), which is the only way a proof could be wrong.
+sort3's 12,000 rows), which is the only way a hashed proof could be wrong. ``--exact``
+(``EnumConfig.exact``) removes that trust: the table also stores each entry's canonical
+state (its row ids after the chosen item permutation, the permuted rows interned, so
+compared in full) and matches only an equal one (kernels/enum/keys.py). Workers share
+the failures they prove near the top of their units in hashed mode only (the keys are
+hashes of row contents, the same in every process; row ids are not).
 """
 
 from __future__ import annotations
@@ -585,7 +595,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
             done = {int(i): int(v) for i, v in ckpt.get("done", [])}
         tally["iteration"] = (bound, len(units), done, split_nodes)
         if pool is None:
-            pool = proof.Pool(task, config.exact, config.workers, limit_bytes / 2)
+            pool = proof.Pool(task, config.exact, config.workers, limit_bytes / 2, _Tables)
         checkpoint(bound, units, done, split_nodes)
 
         def report():
@@ -630,7 +640,8 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
                                                "split_nodes": split_nodes,
                                                "nodes": split_nodes + sum(done.values())}
             checkpoint(bound, units, done, split_nodes,
-                       complete=best is not None and bound + 1 >= len(best))
+                       complete=(best is not None and bound + 1 >= len(best))
+                       or (cap is not None and bound >= cap))
         else:
             checkpoint(bound, units, done, split_nodes)
         return outcome
@@ -710,7 +721,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
     result.notes["proved"] = {
         "task": task.name, "registers": task.registers, "isa": ISA_VERSION,
         "lower_bound": int(proved_below), "nodes": int(tally["nodes"]),
-        "keys": "exact" if config.exact else "hashed", "complete": bool(result.optimal),
+        "keys": "exact" if config.exact else "hashed", "complete": stopped is None,
         "workers": config.workers, "split_depth": config.split_depth}
     if stopped is not None and tally["iteration"] is not None:
         # the unfinished iteration: how far it got (its finished units' nodes not in "nodes")

@@ -156,11 +156,11 @@ def merge_entries(tables, keys, chks, vals) -> None:
                    np.ascontiguousarray(chks), np.ascontiguousarray(vals))
 
 
-def _worker(n: int, registers: int, exact: bool, limit_bytes: float, inbox, outbox, stop):
-    """A worker process: its own tables; runs the units it is sent until it gets None."""
+def _worker(make_tables, n: int, registers: int, exact: bool, limit_bytes: float, inbox,
+            outbox, stop):
+    """A worker process: its own tables (``make_tables``: enum.py's ``_Tables``); runs the
+    units it is sent until it gets None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
-    from discover.search.enum import _Tables
-
     tables = None
     budget = [256]
     last_share = time.monotonic()
@@ -174,7 +174,7 @@ def _worker(n: int, registers: int, exact: bool, limit_bytes: float, inbox, outb
             continue
         gen, bound, index, prefix, incumbent, w = item
         if tables is None or tables.max_depth < bound:
-            tables = _Tables(Task(n, registers), bound, exact=exact)
+            tables = make_tables(Task(n, registers), bound, exact=exact)
         tables.set_incumbent(Program.from_instructions([tuple(i) for i in incumbent]))
         if stop.is_set():
             outbox.put((gen, index, "stopped", 0, None, w, None))
@@ -195,7 +195,8 @@ class Pool:
     """Worker processes (spawned: a fork would copy the parent's threads' locks), each
     with its own tables and its own inbox; none when one process runs the units itself."""
 
-    def __init__(self, task: Task, exact: bool, workers: int, limit_bytes: float):
+    def __init__(self, task: Task, exact: bool, workers: int, limit_bytes: float,
+                 make_tables=None):
         self.workers = workers
         self.gen = 0
         self.procs = []
@@ -205,7 +206,8 @@ class Pool:
         self.outbox, self.stop = ctx.Queue(), ctx.Event()
         self.inboxes = [ctx.Queue() for _ in range(workers)]
         self.procs = [ctx.Process(target=_worker, daemon=True,
-                                  args=(task.n, task.registers, exact, limit_bytes / workers,
+                                  args=(make_tables, task.n, task.registers, exact,
+                                        limit_bytes / workers,
                                         inbox, self.outbox, self.stop))
                       for inbox in self.inboxes]
         for p in self.procs:
