@@ -595,7 +595,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
             done = {int(i): int(v) for i, v in ckpt.get("done", [])}
         tally["iteration"] = (bound, len(units), done, split_nodes)
         if pool is None:
-            pool = proof.Pool(task, config.exact, config.workers, limit_bytes / 2, _Tables)
+            pool = proof.Pool(task, config.exact, config.workers, limit_bytes, _Tables)
         checkpoint(bound, units, done, split_nodes)
 
         def report():
@@ -622,7 +622,8 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
         stopper = _Stop()
         stopper.should_stop = should_stop
         outcome, code = proof.iterate(full, pool, bound, units, done, best.code
-                                      if best is not None else [], stopper, limit_bytes / 2,
+                                      if best is not None else [], stopper,
+                                      limit_bytes - sum(t.nbytes() for t in live if t is not full),
                                       on_unit, state.setdefault("unit_budget", [256]),
                                       tally)
         if outcome == "found":

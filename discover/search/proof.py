@@ -172,8 +172,11 @@ def _worker(make_tables, n: int, registers: int, exact: bool, limit_bytes: float
             if tables is not None:
                 merge_entries(tables, *item[1:])
             continue
+        if item[0] == "reset":
+            tables = None
+            continue
         gen, bound, index, prefix, incumbent, w = item
-        if tables is None or tables.max_depth < bound:
+        if tables is None:  # kept from iteration to iteration, as the parent's are
             tables = make_tables(Task(n, registers), bound, exact=exact)
         tables.set_incumbent(Program.from_instructions([tuple(i) for i in incumbent]))
         if stop.is_set():
@@ -212,6 +215,11 @@ class Pool:
                       for inbox in self.inboxes]
         for p in self.procs:
             p.start()
+
+    def reset(self) -> None:
+        """Workers drop their tables (a benchmark's rounds start alike)."""
+        for inbox in self.inboxes if self.procs else ():
+            inbox.put(("reset",))
 
     def close(self) -> None:
         for inbox in self.inboxes if self.procs else ():
