@@ -190,3 +190,15 @@ def test_cli_bad_proof_options_exit_2(capsys, tmp_path, argv):
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and argv[0] in err[0]
+
+
+def test_a_proof_flushes_its_tables_to_stay_within_memory():
+    """Tables past half the memory limit start again empty between units: the proof goes
+    on (more nodes, fewer prunes) instead of stopping."""
+    config = EnumConfig(max_length=21, register_phase=False, split_depth=4)
+    roomy = search_enum(Task(4), config, Monitor())
+    tight = search_enum(Task(4), EnumConfig(**{**config.__dict__, "memory_limit_gb": 0.03}),
+                        Monitor())
+    for result in (roomy, tight):
+        assert result.stopped == "completed" and result.notes["proved"]["lower_bound"] == 22
+    assert roomy.notes["proof"]["flushes"] == 0 < tight.notes["proof"]["flushes"]

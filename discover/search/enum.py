@@ -268,6 +268,21 @@ class _Tables:
         self.found_below = np.zeros(d, dtype=np.int64)
         self.canon = np.zeros((d + 1, k), dtype=np.int32)  # exact mode's canonical states
 
+    def flush(self) -> None:
+        """Start again from empty tables (rows, memo, transposition table), keeping the
+        incumbent, the key mode and the counters: a long proof's memory stays bounded,
+        at the cost of the prunes the table held (the proof's units are programs, not
+        row ids, so they stay valid)."""
+        incumbent, length = self.incumbent.copy(), int(self.ctr[kenum.C_INC_LEN])
+        counters = {c: int(self.ctr[c]) for c in (kenum.C_EXPANDED, kenum.C_GENERATED,
+                                                  kenum.C_TT_HITS)}
+        self.__init__(self.task, self.max_depth, self.reg_only, self.exact)
+        self.incumbent[: len(incumbent)] = incumbent[: self.incumbent.shape[0]]
+        self.ctr[kenum.C_INC_LEN] = length
+        for c, v in counters.items():
+            self.ctr[c] = v
+        self.flushes = getattr(self, "flushes", 0) + 1
+
     def nbytes(self) -> int:
         return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
 
@@ -425,7 +440,8 @@ class _Tables:
         c = self.ctr
         return {"expanded": int(c[kenum.C_EXPANDED]), "generated": int(c[kenum.C_GENERATED]),
                 "table_entries": int(c[kenum.C_TT]), "table_hits": int(c[kenum.C_TT_HITS]),
-                "rows": int(c[kenum.C_ROWS]), "memory_gb": round(self.nbytes() / _GB, 4)}
+                "rows": int(c[kenum.C_ROWS]), "memory_gb": round(self.nbytes() / _GB, 4),
+                "flushes": getattr(self, "flushes", 0)}
 
 
 def _warm_up() -> float:

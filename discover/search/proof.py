@@ -101,7 +101,11 @@ def run_unit(tables, bound: int, prefix, should_stop, limit_bytes: float, budget
     or None); status 'exhausted', 'found', 'stopped' or 'memory limit'. ``budget``: a
     one-item list, the kernel's expansions per call (kept near 20 ms a call). The
     transposition table is kept from unit to unit (emptying it for each made the units of
-    a sort4 iteration cost 5 times the nodes of one undivided search)."""
+    a sort4 iteration cost 5 times the nodes of one undivided search), unless the tables
+    have grown past half of ``limit_bytes``: then they start again empty (``flush``), so a
+    long proof goes on within its memory; only a single unit too large for it stops it."""
+    if tables.nbytes() > limit_bytes / 2:
+        tables.flush()
     before = int(tables.ctr[kenum.C_EXPANDED])
     tables.start_prefix(bound, prefix)
     while True:
