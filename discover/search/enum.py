@@ -641,7 +641,8 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
                                       if best is not None else [], stopper,
                                       limit_bytes - sum(t.nbytes() for t in live if t is not full),
                                       on_unit, state.setdefault("unit_budget", [256]),
-                                      tally)
+                                      tally, tally.get("estimates"))
+        tally["estimates"] = {tuple(units[i]): nodes for i, nodes in done.items()}
         if outcome == "found":
             program = Program.from_instructions([tuple(i) for i in code])
             if not verify(program, task).correct:

@@ -128,7 +128,7 @@ def run_unit(tables, bound: int, prefix, should_stop, limit_bytes: float, budget
             return "exhausted", nodes, None
 
 
-SHARE_DEPTH = 3  # workers share the failures they prove this far below a unit's prefix
+SHARE_DEPTH = 9  # workers share the failures they prove this far below a unit's prefix
 SHARE_EVERY = 1.0  # seconds between a worker's shares (each scans its table)
 
 
@@ -235,26 +235,18 @@ class Pool:
         self.procs = []
 
 
-def _next_unit(lanes: list, w: int):
-    """The next unit for worker ``w``: the front of its own lane (consecutive units share
-    most transpositions, and each worker keeps its own table), else the back of the
-    longest lane (work stealing), else None."""
-    if lanes[w]:
-        return lanes[w].pop(0)
-    longest = max(range(len(lanes)), key=lambda v: len(lanes[v]))
-    return lanes[longest].pop() if lanes[longest] else None
-
-
 def iterate(tables, pool: Pool, bound: int, units, done: dict, incumbent, monitor,
-            limit_bytes: float, on_unit, budget: list, tally: dict):
+            limit_bytes: float, on_unit, budget: list, tally: dict, estimates=None):
     """Run the units of one iteration not in ``done`` (index -> nodes, filled in as they
     finish; ``on_unit()`` is called after each). Returns (outcome, program code or None):
     outcome 'exhausted', 'found' or a stop reason. ``tally['worker_nodes']`` adds up the
     nodes the worker processes expanded (finished or not).
 
-    With W workers the units (in DFS order) are cut into W contiguous lanes, one per
-    worker, each worker taking its lane's units in order and, when it runs dry, the last
-    unit of the longest lane."""
+    With W workers, each takes the next unit of one list as it finishes one: the units by
+    decreasing ``estimates`` (prefix -> nodes, the previous iteration's counts; a sort4
+    iteration's largest units are its first ten, about two thirds of its nodes), the
+    rest in DFS order; so the largest start first and no worker waits for long at the end.
+    """
     todo = [i for i in range(len(units)) if i not in done]
     if pool.workers <= 1:
         for i in todo:
@@ -275,16 +267,15 @@ def iterate(tables, pool: Pool, bound: int, units, done: dict, incumbent, monito
     pool.stop.clear()
     inc = [list(map(int, row)) for row in incumbent]
     w_count = pool.workers
-    lanes = [todo[len(todo) * w // w_count: len(todo) * (w + 1) // w_count]
-             for w in range(w_count)]
+    estimates = estimates or {}
+    todo.sort(key=lambda i: -estimates.get(tuple(units[i]), 0))  # stable: DFS order kept
+    queue_ = list(reversed(todo))  # popped from the end
     in_flight = [0] * w_count
     outcome, found = "exhausted", None
 
     def feed(w):
-        while outcome == "exhausted" and in_flight[w] < 2:
-            i = _next_unit(lanes, w)
-            if i is None:
-                return
+        while outcome == "exhausted" and in_flight[w] < 1 and queue_:
+            i = queue_.pop()
             pool.inboxes[w].put((gen, bound, i, [list(p) for p in units[i]], inc, w))
             in_flight[w] += 1
 
