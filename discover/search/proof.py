@@ -114,10 +114,10 @@ def run_unit(tables, bound: int, prefix, should_stop, limit_bytes: float, budget
         t = time.perf_counter()
         status = tables.run(budget[0])
         took = time.perf_counter() - t
-        if took < 0.01:
-            budget[0] = min(budget[0] * 2, 1 << 24)
-        elif took > 0.04:
+        if took > 0.04:
             budget[0] = max(budget[0] // 2, 16)
+        elif took < 0.01 and status == kenum.ST_BUDGET:  # only a call that used it all
+            budget[0] = min(budget[0] * 2, 1 << 24)  # (a small unit's end says nothing)
         nodes = int(tables.ctr[kenum.C_EXPANDED]) - before
         if status == kenum.ST_GROW:
             if not tables.grow(limit_bytes):
