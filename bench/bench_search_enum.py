@@ -39,3 +39,37 @@ def test_enum(benchmark, name):
     benchmark.extra_info.update(length=len(result.program), optimal=result.optimal,
                                 time_to_best=result.time_to_best, stopped=result.stopped,
                                 explored=result.explored)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_proof_workers(benchmark, workers):
+    """One whole-ISA proof iteration (sort4: no program of 21 instructions or fewer, about
+    6,000 nodes, split at depth 5) on 1 and 2 worker processes; compare the two means
+    for the speed-up (the processes start before the clock: a pool is kept for a proof)."""
+    from discover.kernels import baseline_program
+    from discover.search import proof
+    from discover.search.enum import _Tables
+
+    _warm_up()
+    task = Task(4)
+    incumbent = baseline_program(task)
+    pool = proof.Pool(task, False, workers, 4 << 30, _Tables)
+
+    def once():
+        pool.reset()  # every round from empty tables, in the workers as here
+        tables = _Tables(task, 21)
+        tables.set_incumbent(incumbent)
+        units, _, _ = proof.split(tables, 21, 5)
+        done: dict = {}
+        outcome, _ = proof.iterate(tables, pool, 21, units, done, incumbent.code, Monitor(),
+                                   4 << 30, lambda: None, [256], {"worker_nodes": 0})
+        return outcome, sum(done.values())
+
+    try:
+        once()  # the workers load their kernels
+        benchmark.group = "enum proof workers"
+        outcome, nodes = benchmark.pedantic(once, rounds=3, iterations=1)
+    finally:
+        pool.close()
+    assert outcome == "exhausted"
+    benchmark.extra_info.update(workers=workers, nodes=nodes)

@@ -180,8 +180,7 @@ def test_symmetric_states_share_a_key():
                                                        "mov r2, m2"] + text):
             step(state, op, dst, src, task.registers)
         ids = np.array([tables.intern(row) for row in state], dtype=np.int32)
-        keys.append(kenum.state_keys(ids, task.registers, tables.rows, tables.colmap,
-                                     tables.sym_hash, 1))
+        keys.append(tables.keys(ids, tables.canon[0]))
     assert keys[0] == keys[1] == keys[2]
     assert keys[3] != keys[0]
 

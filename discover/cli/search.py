@@ -46,7 +46,8 @@ PHASES = {"setting up": "setting up (JIT compilation or cache loading, tables)",
           "register": "register phase (loads first, stores last)",
           "proof": "proof (the whole ISA)", "enumerate": "enumerating the optimal programs",
           "search": "searching"}  # what the phase lines on stderr say
-RUN_FILES = ("best.asm", "result.json", "optimal.txt", "candidates.json")  # a directory with one holds a run
+RUN_FILES = ("best.asm", "result.json", "optimal.txt", "candidates.json",
+             "proof.json")  # a directory with one holds a run
 
 
 @dataclass(frozen=True)
@@ -393,7 +394,7 @@ def _search(run: SearchRun, task, config, start, previous, out: Path) -> int:
         # Ctrl-C from here on (JIT compilation included) asks the search to stop and keep
         # its best; the methods catch it again around their loops.
         with monitor.catch_sigint():
-            result = search(task, run.method, config, monitor=monitor)
+            result = search(task, run.method, config, monitor=monitor, run_dir=out)
     except ConfigError:
         raise  # written with its option by the caller
     except (ValueError, MemoryError) as error:

@@ -90,7 +90,7 @@ def monitor_objective(method: str, config) -> str:
 
 def search(task: Task, method: str | None = None, config=None, *,
            time_limit: float | None = None, monitor: Monitor | None = None,
-           sampling=None) -> SearchResult:
+           sampling=None, run_dir=None) -> SearchResult:
     """Run one search method on a task; returns its ``SearchResult``.
 
     ``method``: enum, stochastic, random or beam; None: ``default_method(task)``.
@@ -101,6 +101,7 @@ def search(task: Task, method: str | None = None, config=None, *,
     measured cost (``cost='measured'``) the candidates are timed after the search
     (``sampling``: a ``discover.native.SamplingConfig``; default latency mode), with
     ``cost='mca'`` estimated by llvm-mca, and the fastest is returned (``rank_measured``).
+    ``run_dir``: where enum's proof keeps its checkpoint and resumes from it.
     """
     if method is None:
         method = default_method(task)
@@ -121,7 +122,7 @@ def search(task: Task, method: str | None = None, config=None, *,
     elif method == "enum":
         from .enum import search_enum
 
-        result = search_enum(task, config, monitor)
+        result = search_enum(task, config, monitor, run_dir=run_dir)
     else:
         raise ValueError(f"unknown search method {method!r} (known: {', '.join(METHODS)})")
     if measured:

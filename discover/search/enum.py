@@ -16,10 +16,15 @@ Design (hot loops in ``kernels/enum/``):
   each program found, children are visited incumbent's instruction first, so each
   iteration is a local search around the best so far. The iteration that finds nothing
   proves ``canonical_form_lower_bound`` (no shorter program of that form), not optimality.
-* Phase 2, the proof: the whole ISA, descending from just below the best program; the
-  iteration that finds nothing proves the best program shortest. Without a baseline
-  (R < N + 1) the bound *ascends* from the root's lower bound instead, so the first
-  program found is the proved optimum.
+* Phase 2, the proof: the whole ISA, *ascending* from the lower bound proved so far (the
+  root's bound at first): each iteration that finds nothing proves one more length
+  impossible, and the first program found is a proved optimum. The iterations grow about
+  25-fold a length on sort4, so the ones below the last cost little, and a proof stopped
+  early still reports the best lower bound it reached. ``--no-register-phase`` skips
+  phase 1 (on sort4 its own refutation is about as hard as the proof) and starts from the
+  network program. Each iteration is cut into prefix units, searched by ``--workers``
+  processes and checkpointed (``proof.json``) for ``--resume``: see
+  ``discover/search/proof.py``, which also proves the cut sound.
 * ``--all`` / latency tie-break: once proved, one more iteration at the optimal length
   collects every program that passes the pruning below.
 
@@ -49,7 +54,12 @@ Why the pruning keeps at least one shortest program (P* below is any shortest pr
 
 Hashing: table keys are two 64-bit hashes built from 64-bit hashes of the rows; a false
 match needs a collision among row hashes (probability about rows^2 / 2^64, ~1e-11 for
-sort3's 12,000 rows), which is the only way a proof could be wrong.
+sort3's 12,000 rows), which is the only way a hashed proof could be wrong. ``--exact``
+(``EnumConfig.exact``) removes that trust: the table also stores each entry's canonical
+state (its row ids after the chosen item permutation, the permuted rows interned, so
+compared in full) and matches only an equal one (kernels/enum/keys.py). Workers share
+the failures they prove near the top of their units in hashed mode only (the keys are
+hashes of row contents, the same in every process; row ids are not).
 """
 
 from __future__ import annotations
@@ -58,6 +68,7 @@ import itertools
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -66,11 +77,14 @@ from discover.kernels import (LOAD, STORE, Program, Task, initial_state, latency
                               verify)
 from discover.kernels import baseline_program
 from discover.kernels import enum as kenum
+from discover.search import proof
 from discover.search.base import Monitor, SearchResult, SearchStopped
 from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, check_int,
                                  check_memory_gb)
 
 __all__ = ["EnumConfig", "search_enum"]
+
+ISA_VERSION = "v1"
 
 
 @dataclass(frozen=True)
@@ -89,9 +103,22 @@ class EnumConfig:
     """Give up above this length (None: no cap)."""
     memory_limit_gb: float = 8.0
     """Stop cleanly with the best so far when the search would exceed this memory."""
+    exact: bool = False
+    """Exact proof: the transposition table stores and compares whole canonical states
+    (else two 64-bit hashes, trusted not to collide)."""
+    workers: int = 1
+    """Processes that search the proof's units (1: this process alone)."""
+    split_depth: int = 5
+    """The proof iteration is split into the prefixes of this many instructions (its
+    units: checkpointed, shared among the workers); 0: one unit."""
+    register_phase: bool = True
+    """Run the register phase (loads first, stores last) to its own proof before the
+    whole-ISA proof; --no-register-phase proves from the network program at once."""
 
     def __post_init__(self):
         check_choice(self, "tie_break", TIE_BREAKS)
+        check_int(self, "workers", 1, 64)
+        check_int(self, "split_depth", 0, 8)
         check_int(self, "max_length", 1, MAX_PROGRAM_LENGTH, optional=True)
         check_memory_gb(self, "memory_limit_gb")
 
@@ -220,7 +247,7 @@ class _Tables:
     """Every array the kernel works on; grown on request within the memory limit."""
 
     def __init__(self, task: Task, max_depth: int, reg_only: bool = False,
-                 limit_bytes: float = float("inf")):
+                 limit_bytes: float = float("inf"), exact: bool = False):
         n, r = task.n, task.registers
         self.task = task
         self.r, self.n = r, n
@@ -275,6 +302,7 @@ class _Tables:
         self.depth_arrays(max_depth)
         self.monitor: Monitor | None = None  # set: run() watches it (sort7, sort8)
         self.abandoned = False  # a kernel call left running at a stop: no further calls
+        self.set_exact(exact)
 
     # The kernels take their arrays as named tuples, one per idea (kernels/enum/state.py);
     # built again for each call, since growing a table replaces its arrays.
@@ -290,15 +318,33 @@ class _Tables:
                                  self.scratch)
 
     def symmetry(self) -> kenum.Symmetry:
-        return kenum.Symmetry(self.colmap, self.sym_hash, self.tmp)
+        return kenum.Symmetry(self.colmap, self.sym_hash, self.tmp, self.perm_id)
 
     def transpositions(self) -> kenum.Transpositions:
-        return kenum.Transpositions(self.tt_key, self.tt_chk, self.tt_val)
+        return kenum.Transpositions(self.tt_key, self.tt_chk, self.tt_val, self.tt_state)
+
+    def set_exact(self, exact: bool) -> None:
+        """Exact mode (the table compares whole canonical states, see kernels/enum/keys.py)
+        or hashed; empties the transposition table."""
+        self.exact = bool(exact)
+        self.ctr[kenum.C_EXACT] = int(exact)
+        shape = (self.rows.shape[0], self.colmap.shape[0]) if exact else (1, 1)
+        self.perm_id = np.full(shape, kenum.EMPTY, dtype=np.int32)  # int32[RCAP, N!]
+        self.reset_tt()
+
+    def reset_tt(self, size: int = 1 << 14) -> None:
+        """An empty transposition table (each proof unit starts with one: its node count
+        then depends on its prefix alone, whichever process runs it and in what order)."""
+        self.tt_key = np.zeros(size, dtype=np.uint64)  # 0: empty
+        self.tt_chk = np.zeros(size, dtype=np.uint64)
+        self.tt_val = np.zeros((size, 2), dtype=np.int16)  # (budget, depth) of a failure
+        self.tt_state = np.zeros((size if self.exact else 1, self.k), dtype=np.int32)
+        self.ctr[kenum.C_TT] = 0
 
     def stack(self) -> kenum.Stack:
         return kenum.Stack(self.st, self.pend, self.key, self.idx, self.n_ch, self.order,
                            self.ch_ids, self.ch_pend, self.ch_ins, self.ch_h, self.program,
-                           self.found_below, self.incumbent)
+                           self.found_below, self.incumbent, self.canon)
 
     def intern(self, row) -> int:
         self.buf[:] = row
@@ -327,6 +373,22 @@ class _Tables:
         self.incumbent = np.zeros((d, 3), dtype=np.int32)  # int32[D, 3]: visited first
         self.incumbent[: min(len(old), d)] = old[:d]
         self.found_below = np.zeros(d, dtype=np.int64)
+        self.canon = np.zeros((d + 1, k), dtype=np.int32)  # exact mode's canonical states
+
+    def flush(self) -> None:
+        """Start again from empty tables (rows, memo, transposition table), keeping the
+        incumbent, the key mode and the counters: a long proof's memory stays bounded,
+        at the cost of the prunes the table held (the proof's units are programs, not
+        row ids, so they stay valid)."""
+        incumbent, length = self.incumbent.copy(), int(self.ctr[kenum.C_INC_LEN])
+        counters = {c: int(self.ctr[c]) for c in (kenum.C_EXPANDED, kenum.C_GENERATED,
+                                                  kenum.C_TT_HITS)}
+        self.__init__(self.task, self.max_depth, self.reg_only, self.exact)
+        self.incumbent[: len(incumbent)] = incumbent[: self.incumbent.shape[0]]
+        self.ctr[kenum.C_INC_LEN] = length
+        for c, v in counters.items():
+            self.ctr[c] = v
+        self.flushes = getattr(self, "flushes", 0) + 1
 
     def nbytes(self) -> int:
         return sum(a.nbytes for a in vars(self).values() if isinstance(a, np.ndarray))
@@ -348,10 +410,64 @@ class _Tables:
         c[kenum.C_BOUND] = bound
         c[kenum.C_DEPTH] = 0
         c[kenum.C_NEED_EXPAND] = 1
+        c[kenum.C_BASE] = 0
         self.st[0] = self.root
         self.pend[0] = 0
-        self.key[0] = kenum.state_keys(self.root, self.r, self.rows, self.colmap, self.sym_hash,
-                                       int(self.reg_only))
+        self.key[0] = self.keys(self.root, self.canon[0])
+
+    def keys(self, ids, canon) -> tuple[int, int]:
+        """The table keys of state ``ids`` (exact mode: its canonical state into ``canon``)."""
+        self.make_room()
+        return kenum.state_keys(ids, self.r, self.row_tables(), self.symmetry(),
+                                int(self.reg_only), self.ctr, canon)
+
+    def make_room(self) -> None:
+        """Grow the tables if one expansion could fill them (for kernel calls outside
+        ``run``, which checks this itself)."""
+        c = self.ctr
+        if (c[kenum.C_ROWS] + kenum.rows_reserve(self.m, self.k, int(self.exact))
+                >= self.rows.shape[0]
+                or 2 * (c[kenum.C_MEMO] + kenum.memo_reserve(self.r, self.n, self.m))
+                >= self.memo_keys.shape[0]):
+            if not self.grow(float("inf")):
+                raise MemoryError("enum: cannot grow the tables")
+
+    def start_prefix(self, bound: int, prefix) -> None:
+        """Begin a DFS of the subtree below ``prefix`` (instructions (op, a, b)) within
+        programs of at most ``bound`` instructions; ``run`` reports ST_DONE when it is
+        exhausted. The prefix is replayed here, so any process's tables can run it."""
+        if bound > self.max_depth:
+            self.depth_arrays(bound)
+        depth = len(prefix)
+        self.st[0] = self.root
+        self.pend[0] = 0
+        for t, (op, a, b) in enumerate(prefix):
+            self.make_room()
+            self.st[t + 1] = self.st[t]
+            self.pend[t + 1] = kenum.apply_instruction(self.st[t + 1], self.pend[t], op, a, b,
+                                                       self.row_tables(), self.memo(), self.ctr,
+                                                       self.r, self.n)
+            self.program[t] = (op, a, b)
+        self.key[depth] = self.keys(self.st[depth], self.canon[depth])
+        c = self.ctr
+        c[kenum.C_BOUND] = bound
+        c[kenum.C_DEPTH] = depth
+        c[kenum.C_BASE] = depth
+        c[kenum.C_NEED_EXPAND] = 1
+
+    def children(self, d: int, bound: int):
+        """Children of node ``st[d]`` within ``bound``, in visit order: a list of (ids,
+        pending mask, instruction) (the split of an iteration into prefixes)."""
+        if bound > self.max_depth:
+            self.depth_arrays(bound)
+        self.make_room()
+        self.ctr[kenum.C_BOUND] = bound
+        kenum.expand_node(d, self.stack(), self.row_tables(), self.memo(), self.bound_inputs(),
+                          self.ctr, self.r, self.n)
+        n_ch = int(self.n_ch[d + 1])
+        return [(self.ch_ids[d + 1, i].copy(), int(self.ch_pend[d + 1, i]),
+                 tuple(int(v) for v in self.ch_ins[d + 1, i]))
+                for i in self.order[d + 1, :n_ch]]
 
     def run(self, max_expansions: int) -> int:
         def call():
@@ -382,14 +498,16 @@ class _Tables:
         """Grow whichever table is too full; False if that would pass the memory limit."""
         c, m = self.ctr, self.m
         plan = []
-        if c[kenum.C_ROWS] + 2 * m >= self.rows.shape[0]:
+        if c[kenum.C_ROWS] + kenum.rows_reserve(m, self.k, int(self.exact)) >= self.rows.shape[0]:
             cap = self.rows.shape[0] * 2
-            per_row = self.b + 8 + 8 + 8 * self.colmap.shape[0] + self.dis[0].nbytes
+            per_row = (self.b + 8 + 8 + 8 * self.colmap.shape[0] + self.dis[0].nbytes
+                       + (4 * self.colmap.shape[0] if self.exact else 0))
             plan.append(("rows", cap * per_row))
         if 2 * (c[kenum.C_MEMO] + kenum.memo_reserve(self.r, self.n, m)) >= self.memo_keys.shape[0]:
             plan.append(("memo", self.memo_keys.nbytes + self.memo_vals.nbytes))
         if 2 * (c[kenum.C_TT] + 2 * c[kenum.C_BOUND] + 2) >= self.tt_key.shape[0]:
-            plan.append(("tt", self.tt_key.nbytes * 2 + self.tt_val.nbytes))
+            plan.append(("tt", self.tt_key.nbytes * 2 + self.tt_val.nbytes
+                         + (self.tt_state.nbytes if self.exact else 0)))
         extra = sum(size for _, size in plan)
         if self.nbytes() + extra > limit_bytes:
             return False
@@ -405,12 +523,16 @@ class _Tables:
                 dis = np.zeros((cap,) + self.dis.shape[1:], dtype=np.uint64)
                 dis[: self.dis.shape[0]] = self.dis
                 self.rows, self.row_hash, self.sym_hash, self.dis = rows, row_hash, sym_hash, dis
+                if self.exact:
+                    perm_id = np.full((cap, self.colmap.shape[0]), kenum.EMPTY, dtype=np.int32)
+                    perm_id[: self.perm_id.shape[0]] = self.perm_id
+                    self.perm_id = perm_id
                 self.row_table = kenum.rehash_rows(row_hash, c[kenum.C_ROWS], 2 * cap)
             elif what == "memo":
                 self.memo_keys, self.memo_vals = kenum.rehash_memo(
                     self.memo(), 2 * self.memo_keys.shape[0])
             else:
-                self.tt_key, self.tt_chk, self.tt_val = kenum.rehash_tt(
+                self.tt_key, self.tt_chk, self.tt_val, self.tt_state = kenum.rehash_tt(
                     self.transpositions(), 2 * self.tt_key.shape[0])
         return True
 
@@ -436,7 +558,8 @@ class _Tables:
         c = self.ctr
         return {"expanded": int(c[kenum.C_EXPANDED]), "generated": int(c[kenum.C_GENERATED]),
                 "table_entries": int(c[kenum.C_TT]), "table_hits": int(c[kenum.C_TT_HITS]),
-                "rows": int(c[kenum.C_ROWS]), "memory_gb": round(self.nbytes() / _GB, 4)}
+                "rows": int(c[kenum.C_ROWS]), "memory_gb": round(self.nbytes() / _GB, 4),
+                "flushes": getattr(self, "flushes", 0)}
 
 
 def _warm_up() -> float:
@@ -450,17 +573,24 @@ def _warm_up() -> float:
     kenum.rehash_rows(tables.row_hash, 1, 4)
     kenum.rehash_memo(tables.memo(), tables.memo_keys.shape[0])
     kenum.rehash_tt(tables.transpositions(), tables.tt_key.shape[0])
+    exact = _Tables(Task(2), 10, exact=True)  # exact keys, and the proof's split and units
+    units, _, _ = proof.split(exact, 7, 2)
+    proof.run_unit(exact, 7, units[0], lambda: False, float("inf"), [1 << 20])
+    exact.grow(float("inf"))
     verify(Program.from_instructions(["mov r0, m0", "mov m0, r0"]), Task(2))
     step(initial_state(tables.task.inputs, tables.r), LOAD, 0, 0, tables.r)  # for solution()
     return time.perf_counter() - start
 
 
-def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResult:
+def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
+                run_dir=None) -> SearchResult:
     """Find a shortest program for ``task`` and, run to completion, prove it shortest.
 
     Calls ``monitor.found`` for each shorter program, ``monitor.progress`` about ten
     times a second, and stops when ``monitor.should_stop()``. ``result.optimal`` is True
-    only when every shorter length was searched exhaustively.
+    only when every shorter length was searched exhaustively. ``run_dir``: where the
+    whole-ISA proof checkpoints its progress (``proof.json``, see discover/search/proof.py),
+    and whence it resumes.
     """
     if config.tie_break not in TIE_BREAKS:
         raise ValueError(f"tie_break must be one of {TIE_BREAKS}, got {config.tie_break!r}")
@@ -477,6 +607,10 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
     # Set-up (the network offered first, JIT, both table sets, the root bound): a stop
     # interrupts it at once (Monitor.setup); it counts against the time limit, not in
     # search_time.
+    # A resumed proof (DIR/proof.json with a program) goes straight to the whole ISA.
+    ckpt = proof.load_checkpoint(run_dir, task, config.exact, config.split_depth)
+    register_phase = upper is not None and config.register_phase \
+        and not (ckpt is not None and ckpt.get("best"))
     began = time.perf_counter()
     compile_time = 0.0
     try:
@@ -487,9 +621,11 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
             monitor.check()
             compile_time = _warm_up()
             monitor.check()
-            full = _Tables(task, upper if upper is not None else 32, limit_bytes=limit_bytes)
-            reg = None if upper is None else _Tables(task, upper - 2 * task.n, reg_only=True,
-                                                     limit_bytes=limit_bytes)
+            full = _Tables(task, upper if upper is not None else 32, limit_bytes=limit_bytes,
+                           exact=config.exact)
+            reg = None if not register_phase else _Tables(
+                task, upper - 2 * task.n, reg_only=True, limit_bytes=limit_bytes,
+                exact=config.exact)
             root_bound = full.root_bound()
     except SearchStopped as stop:
         return monitor.result(task, "enum", 0, 0, compile_time, {
@@ -581,44 +717,148 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
         monitor.request_stop(stopped)
     state["proved_below"] = root_bound
     canonical_below = None
-    if stopped is not None:
-        pass
-    elif upper is not None:
-        # Phase 1, fast: loads first, stores last, search the register instructions only.
-        # It finds short programs quickly; its exhaustion proves only that no shorter
-        # program of that form exists.
-        state["phase"] = "register"
-        monitor.set_phase("register")
-        reg.set_incumbent(baseline_program(task))
-        stopped, exhausted = descend(reg, upper - 2 * task.n, 2 * task.n)
-        if stopped is None:
-            canonical_below = exhausted + 1 + 2 * task.n
-            result.notes["canonical_proof_time"] = monitor.elapsed
-        # Phase 2, the proof: the whole ISA, loads and stores anywhere.
+    pool = None
+    tally = {"nodes": 0, "worker_nodes": 0, "iteration": None}  # proof nodes (finished work)
+    if ckpt is not None:
+        tally["nodes"] = int(ckpt.get("nodes_before", 0))
+        state["proved_below"] = max(root_bound, int(ckpt.get("lower_bound", root_bound)))
+        try:
+            saved = Program.parse(ckpt["best"]) if ckpt.get("best") else None
+        except (ValueError, TypeError):
+            saved = None
+        if saved is not None and verify(saved, task).correct:
+            best = saved
+            monitor.found(best, task)
+        result.notes["resumed_proof"] = {"bound": ckpt.get("bound"),
+                                         "units_done": len(ckpt.get("done", []))}
+
+    def checkpoint(bound, units, done, split_nodes, complete=False):
+        if run_dir is None:
+            return
+        from discover.runs import write_json
+
+        tally["last_save"] = time.monotonic()
+        write_json(Path(run_dir) / proof.CHECKPOINT, {
+            "task": task.name, "registers": task.registers, "isa": ISA_VERSION,
+            "keys": "exact" if config.exact else "hashed", "split_depth": config.split_depth,
+            "bound": bound, "units": len(units), "digest": proof.digest(units),
+            "done": sorted([int(i), int(v)] for i, v in done.items()),
+            "split_nodes": split_nodes, "nodes_before": tally["nodes"],
+            "lower_bound": int(state["proved_below"]),
+            "best": best.text() if best is not None else None, "complete": complete})
+
+    def prove(bound: int) -> str:
+        """One whole-ISA iteration (no program of at most ``bound`` instructions?), cut
+        into units (discover/search/proof.py): 'found', 'exhausted' or a stop reason."""
+        nonlocal best, pool
+        if best is not None:
+            full.set_incumbent(best)
+        units, solution, split_nodes = proof.split(full, bound, config.split_depth)
+        if solution is not None:
+            program = Program.from_instructions(list(solution))
+            if best is None or len(program) < len(best):
+                best = program
+                monitor.found(program, task)
+            return "found"
+        done: dict = {}
+        if (ckpt is not None and ckpt.get("bound") == bound
+                and ckpt.get("digest") == proof.digest(units)):
+            done = {int(i): int(v) for i, v in ckpt.get("done", [])}
+        tally["iteration"] = (bound, len(units), done, split_nodes)
+        if pool is None:
+            pool = proof.Pool(task, config.exact, config.workers, limit_bytes, _Tables)
+        checkpoint(bound, units, done, split_nodes)
+
+        def report():
+            now = monitor.elapsed
+            if now - state["last_progress"] >= 0.1:
+                state["last_progress"] = now
+                monitor.progress(sum(int(t.ctr[kenum.C_EXPANDED]) for t in live)
+                                 + tally["worker_nodes"], phase="proof", bound=bound,
+                                 proved_below=state["proved_below"],
+                                 units=f"{len(done)}/{len(units)}")
+
+        def on_unit():
+            report()
+            if time.monotonic() - tally.get("last_save", 0.0) >= proof.CHECKPOINT_EVERY:
+                checkpoint(bound, units, done, split_nodes)
+
+        def should_stop():
+            report()
+            return monitor.should_stop()
+
+        class _Stop:  # the monitor, with progress reports in the single-process loop
+            stop_reason = property(lambda _: monitor.stop_reason)
+
+        stopper = _Stop()
+        stopper.should_stop = should_stop
+        outcome, code = proof.iterate(full, pool, bound, units, done, best.code
+                                      if best is not None else [], stopper,
+                                      limit_bytes - sum(t.nbytes() for t in live if t is not full),
+                                      on_unit, state.setdefault("unit_budget", [256]),
+                                      tally, tally.get("estimates"))
+        tally["estimates"] = {tuple(units[i]): nodes for i, nodes in done.items()}
+        if outcome == "found":
+            program = Program.from_instructions([tuple(i) for i in code])
+            if not verify(program, task).correct:
+                raise AssertionError("enum produced an incorrect program")
+            if best is None or len(program) < len(best):
+                best = program
+                monitor.found(program, task)
+            tally["nodes"] += split_nodes + sum(done.values())
+        elif outcome == "exhausted":
+            state["proved_below"] = bound + 1
+            tally["nodes"] += split_nodes + sum(done.values())
+            result.notes["proof_iteration"] = {"bound": bound, "units": len(units),
+                                               "split_nodes": split_nodes,
+                                               "nodes": split_nodes + sum(done.values())}
+            checkpoint(bound, units, done, split_nodes,
+                       complete=(best is not None and bound + 1 >= len(best))
+                       or (cap is not None and bound >= cap))
+        else:
+            checkpoint(bound, units, done, split_nodes)
+        return outcome
+
+    try:
+        if stopped is None and upper is not None:
+            if reg is not None:
+                # Phase 1, fast: loads first, stores last, search the register instructions
+                # only. It finds short programs quickly; its exhaustion proves only that no
+                # shorter program of that form exists.
+                state["phase"] = "register"
+                monitor.set_phase("register")
+                reg.set_incumbent(baseline_program(task))
+                stopped, exhausted = descend(reg, upper - 2 * task.n, 2 * task.n)
+                if stopped is None:
+                    canonical_below = exhausted + 1 + 2 * task.n
+                    result.notes["canonical_proof_time"] = monitor.elapsed
+            elif best is None:
+                best = baseline_program(task)
+                if cap is None or len(best) <= cap:
+                    monitor.found(best, task)
+                else:
+                    best = None
+        # Phase 2, the proof: the whole ISA, loads and stores anywhere. It ascends from the
+        # lower bound proved so far: each iteration that finds nothing raises it by one
+        # (the iterations grow about 25-fold a length on sort4, so the lower ones cost
+        # little), and the first program an iteration finds is a shortest one.
         if stopped is None:
             state["phase"] = "proof"
             monitor.set_phase("proof")
-            bound = len(best) - 1 if best is not None else upper
-            if best is not None:
-                full.set_incumbent(best)
-            stopped, exhausted = descend(full, bound, 0)
-            if stopped is None:
-                state["proved_below"] = exhausted + 1
-    else:
-        state["phase"] = "proof"
-        monitor.set_phase("proof")
-        bound = root_bound
-        while cap is None or bound <= cap:
-            outcome = drive(full, bound, collect=False)
-            if outcome == "found":
-                break
-            if outcome != "exhausted":
-                stopped = outcome
-                break
-            state["proved_below"] = bound + 1
-            bound += 1
-        if stopped is None and best is not None:
-            state["proved_below"] = len(best)
+            bound = state["proved_below"]
+            while (cap is None or bound <= cap) and (best is None or bound < len(best)):
+                outcome = prove(bound)
+                if outcome == "found":
+                    break
+                if outcome != "exhausted":
+                    stopped = outcome
+                    break
+                bound += 1
+            if stopped is None and best is not None and (cap is None or len(best) <= cap):
+                state["proved_below"] = len(best)
+    finally:
+        if pool is not None:
+            pool.close()
     proved_below = state["proved_below"]
     if stopped is None and best is not None and proved_below == len(best):
         result.optimal = True
@@ -650,7 +890,18 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor) -> SearchResul
     result.search_time = monitor.elapsed
     result.time_to_first = monitor.time_to_first
     result.time_to_best = monitor.time_to_best
-    result.explored = sum(t.stats()["expanded"] for t in live)
+    result.explored = sum(t.stats()["expanded"] for t in live) + tally["worker_nodes"]
+    result.notes["proved"] = {
+        "task": task.name, "registers": task.registers, "isa": ISA_VERSION,
+        "lower_bound": int(proved_below), "nodes": int(tally["nodes"]),
+        "keys": "exact" if config.exact else "hashed", "complete": stopped is None,
+        "workers": config.workers, "split_depth": config.split_depth}
+    if stopped is not None and tally["iteration"] is not None:
+        # the unfinished iteration: how far it got (its finished units' nodes not in "nodes")
+        bound, n_units, done, split_nodes = tally["iteration"]
+        result.notes["proved"]["in_progress"] = {
+            "bound": bound, "units": n_units, "units_done": len(done),
+            "nodes": split_nodes + sum(done.values())}
     result.notes.update(
         lower_bound=int(proved_below),
         root_lower_bound=int(root_bound),

@@ -32,20 +32,21 @@ table), ``dfs.py`` (node expansion and the DFS loop).
 # _loads, _helper_cmovs and _HELPER_MAX_INPUTS are private, imported here for the tests
 # (they check the bound's terms one by one against a row-by-row reference).
 from .bound import _HELPER_MAX_INPUTS, _helper_cmovs, _loads, lower_bound  # noqa: F401
-from .dfs import dfs_run
-from .keys import rehash_tt, state_keys
+from .dfs import apply_instruction, dfs_run, expand_node
+from .keys import rehash_tt, state_keys, tt_merge
 from .rows import (dis_words, intern_row, intern_rows, max_children, memo_reserve, rehash_memo,
-                   rehash_rows)
-from .state import (C_ALL, C_BOUND, C_DEPTH, C_EXPANDED, C_GENERATED, C_INC_LEN, C_MEMO,
-                    C_NEED_EXPAND, C_REG_ONLY, C_ROWS, C_SOL_LEN, C_TT, C_TT_HITS, EMPTY, INF,
+                   rehash_rows, rows_reserve)
+from .state import (C_ALL, C_BASE, C_BOUND, C_DEPTH, C_EXACT, C_EXPANDED, C_GENERATED, C_INC_LEN,
+                    C_MEMO, C_NEED_EXPAND, C_REG_ONLY, C_ROWS, C_SOL_LEN, C_TT, C_TT_HITS, EMPTY, INF,
                     MAX_CHILDREN_FACTOR, N_CTR, ST_BUDGET, ST_DONE, ST_FOUND, ST_GROW,
                     UNSET_ITEM, BoundInputs, Memo, RowTables, Stack, Symmetry, Transpositions)
 
 __all__ = [
-    "C_ALL", "C_BOUND", "C_DEPTH", "C_EXPANDED", "C_GENERATED", "C_INC_LEN", "C_MEMO",
+    "C_ALL", "C_BASE", "C_BOUND", "C_DEPTH", "C_EXACT", "C_EXPANDED", "C_GENERATED", "C_INC_LEN", "C_MEMO",
     "C_NEED_EXPAND", "C_REG_ONLY", "C_ROWS", "C_SOL_LEN", "C_TT", "C_TT_HITS", "EMPTY", "INF",
     "MAX_CHILDREN_FACTOR", "N_CTR", "ST_BUDGET", "ST_DONE", "ST_FOUND", "ST_GROW", "UNSET_ITEM",
-    "BoundInputs", "Memo", "RowTables", "Stack", "Symmetry", "Transpositions", "dfs_run",
+    "BoundInputs", "Memo", "RowTables", "Stack", "Symmetry", "Transpositions",
+    "apply_instruction", "dfs_run", "expand_node",
     "dis_words", "intern_row", "intern_rows", "lower_bound", "max_children", "memo_reserve",
-    "rehash_memo", "rehash_rows", "rehash_tt", "state_keys",
+    "rehash_memo", "rehash_rows", "rehash_tt", "rows_reserve", "state_keys", "tt_merge",
 ]

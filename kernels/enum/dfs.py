@@ -20,14 +20,15 @@ from ..jit import JIT
 from ..isa import CMOVS, CMP, COND_MASK, LOAD, MOV, STORE
 from .bound import lower_bound
 from .keys import _state_keys, _tt_find, _tt_record
-from .rows import _cmov_id, _cmp_id, memo_reserve
-from .state import (C_BOUND, C_DEPTH, C_EXPANDED, C_GENERATED, C_INC_LEN, C_MEMO, C_NEED_EXPAND,
-                    C_REG_ONLY, C_ROWS, C_SOL_LEN, C_TT, C_TT_HITS, ST_BUDGET, ST_DONE, ST_FOUND,
-                    ST_GROW)
+from .rows import _cmov_id, _cmp_id, memo_reserve, rows_reserve
+from .state import (C_BASE, C_BOUND, C_DEPTH, C_EXACT, C_EXPANDED, C_GENERATED, C_INC_LEN,
+                    C_MEMO, C_NEED_EXPAND, C_REG_ONLY, C_ROWS, C_SOL_LEN, C_TT, C_TT_HITS,
+                    ST_BUDGET, ST_DONE, ST_FOUND, ST_GROW)
 
 _CONDS = np.array(CMOVS, dtype=np.int64)  # every cmov of the opcode table
 N_CONDS = len(CMOVS)
 _MASKS = np.array([COND_MASK[c] for c in _CONDS], dtype=np.int8)
+_COND_MASK = np.asarray(COND_MASK, dtype=np.int8)  # opcode -> condition mask
 _RANK = np.array([2, 2, 1, 0, 3], dtype=np.int64)  # visit rank of load, mov, cmp, cmov, store
 
 
@@ -198,7 +199,9 @@ def _expand(d, stack, rt, memo, bi, ctr, registers, n):
 def dfs_run(max_expansions, stack, rt, memo, bi, sym, tt, ctr, registers, n, max_children_):
     """Run the bounded DFS for up to ``max_expansions`` expansions; returns a status.
 
-    Resumable: all of its state lives in the arrays (depth in ``ctr[C_DEPTH]``). Node
+    Resumable: all of its state lives in the arrays (depth in ``ctr[C_DEPTH]``); the
+    iteration ends when the search returns above depth ``ctr[C_BASE]`` (0: the root's
+    whole tree; D: the subtree of the prefix ``program[:D]``, see ``discover/search/enum.py``). Node
     d is ``stack.st[d]: int32[K]`` with pending-write mask ``stack.pend[d]``; its
     children are ``stack.ch_*[d + 1, :stack.n_ch[d + 1]]`` visited in
     ``stack.order[d + 1]``, next one ``stack.idx[d + 1]``; ``stack.program[:d]: int32[d,
@@ -207,19 +210,21 @@ def dfs_run(max_expansions, stack, rt, memo, bi, sym, tt, ctr, registers, n, max
     """
     st, pend, key, idx, n_ch = stack.st, stack.pend, stack.key, stack.idx, stack.n_ch
     order, ch_ids, ch_pend, ch_ins = stack.order, stack.ch_ids, stack.ch_pend, stack.ch_ins
-    program, found_below = stack.program, stack.found_below
+    program, found_below, canon = stack.program, stack.found_below, stack.canon
     sorted_ids = bi.sorted_ids
     r = registers
     k_slots = r + n + 1
     expansions = 0
     bound = ctr[C_BOUND]
     rows_cap = rt.rows.shape[0]
+    exact = ctr[C_EXACT] != 0
+    reserve = rows_reserve(max_children_, k_slots, ctr[C_EXACT])
     while True:
         d = ctr[C_DEPTH]
-        if d < 0:
+        if d < ctr[C_BASE]:
             return ST_DONE
         if ctr[C_NEED_EXPAND]:
-            if (ctr[C_ROWS] + 2 * max_children_ >= rows_cap
+            if (ctr[C_ROWS] + reserve >= rows_cap
                     or 2 * (ctr[C_MEMO] + memo_reserve(r, n, max_children_)) >= memo.keys.shape[0]
                     or 2 * (ctr[C_TT] + 2 * bound + 2) >= tt.key.shape[0]):
                 return ST_GROW
@@ -234,8 +239,8 @@ def dfs_run(max_expansions, stack, rt, memo, bi, sym, tt, ctr, registers, n, max
         if idx[d + 1] < n_ch[d + 1]:
             c = order[d + 1, idx[d + 1]]
             idx[d + 1] += 1
-            h1, h2 = _state_keys(ch_ids[d + 1, c], r, rt.rows, sym, ctr[C_REG_ONLY])
-            i = _tt_find(tt, h1, h2)
+            h1, h2 = _state_keys(ch_ids[d + 1, c], r, rt, sym, ctr[C_REG_ONLY], ctr, canon[d + 1])
+            i = _tt_find(tt, h1, h2, exact, canon[d + 1])
             if i >= 0 and tt.val[i, 0] >= bound - (d + 1) and tt.val[i, 1] <= d + 1:
                 ctr[C_TT_HITS] += 1
                 continue
@@ -273,5 +278,38 @@ def dfs_run(max_expansions, stack, rt, memo, bi, sym, tt, ctr, registers, n, max
         else:
             # node d exhausted: no solution below it within the bound (unless found)
             if not found_below[d]:
-                _tt_record(tt, ctr, key[d, 0], key[d, 1], bound - d, d)
+                _tt_record(tt, ctr, key[d, 0], key[d, 1], bound - d, d, canon[d])
             ctr[C_DEPTH] = d - 1
+
+
+@numba.njit(**JIT)
+def expand_node(d, stack, rt, memo, bi, ctr, registers, n):
+    """The children of node ``stack.st[d]`` (pending mask ``stack.pend[d]``) that can meet
+    ``ctr[C_BOUND]``, into ``stack.ch_*[d + 1]`` in visit order ``stack.order[d + 1]``
+    (the driver's split of an iteration into prefixes; room checked by the caller)."""
+    _expand(d, stack, rt, memo, bi, ctr, registers, n)
+    ctr[C_EXPANDED] += 1
+
+
+@numba.njit(**JIT)
+def apply_instruction(ids, pending, op, a, b, rt, memo, ctr, registers, n):
+    """Apply instruction (op, a, b) to state ``ids: int32[K]`` in place; returns the new
+    pending-write mask (as ``_expand`` computes it for a child). Room for one row is the
+    caller's to check."""
+    r = registers
+    if op == LOAD:
+        w, new, reads = a, ids[r + b], np.int64(1) << (r + b)
+    elif op == STORE:
+        w, new, reads = r + a, ids[b], np.int64(1) << b
+    elif op == MOV:
+        w, new, reads = a, ids[b], np.int64(1) << b
+    elif op == CMP:
+        w = r + n
+        new = _cmp_id(rt, memo, ctr, ids[a], ids[b])
+        reads = (np.int64(1) << a) | (np.int64(1) << b)
+    else:
+        w = a
+        new = _cmov_id(rt, memo, ctr, _COND_MASK[op], ids[r + n], ids[a], ids[b])
+        reads = (np.int64(1) << a) | (np.int64(1) << b) | (np.int64(1) << (r + n))
+    ids[w] = new
+    return (pending & ~reads) | (np.int64(1) << w)

@@ -41,6 +41,13 @@ def memo_reserve(registers, n, max_children_):
 
 
 @numba.njit(inline="always", **JIT)
+def rows_reserve(max_children_, k_slots, exact):
+    """Rows one expansion may intern, with room to spare: a cmp or cmov result per child,
+    and in exact mode the K permuted rows of each child's canonical state."""
+    return 2 * max_children_ * (1 + k_slots * exact)
+
+
+@numba.njit(inline="always", **JIT)
 def _splitmix(x):
     x = x + _M1
     x = (x ^ (x >> np.uint64(30))) * _M2

@@ -25,7 +25,9 @@ C_SOL_LEN = 9  # length of the solution just reported
 C_TT_HITS = 10
 C_REG_ONLY = 11  # 1: register phase only (loads done first, stores added at the end)
 C_INC_LEN = 12  # length of the incumbent program (visited first where it applies)
-N_CTR = 13
+C_BASE = 13  # the iteration ends when the DFS returns above this depth (a prefix's subtree)
+C_EXACT = 14  # 1: the transposition table compares whole canonical states (no hash trust)
+N_CTR = 15
 
 # Status returned by ``dfs_run``.
 ST_BUDGET = 0  # expansion budget used up; call again
@@ -65,18 +67,21 @@ BoundInputs = namedtuple("BoundInputs", ["sorted_ids", "perm_cols", "inv", "n_pe
 * ``scratch: uint64[2, max(P, (K + N) W)]``: work space.
 """
 
-Symmetry = namedtuple("Symmetry", ["colmap", "sym_hash", "tmp"])
+Symmetry = namedtuple("Symmetry", ["colmap", "sym_hash", "tmp", "perm_id"])
 """State keys up to symmetry (``keys.py``): ``colmap: int32[N!, B]`` (input b's items
 under permutation p are input ``colmap[p, b]``'s), ``sym_hash: uint64[RCAP, N!]`` (row
-hashes under each permutation, 0: not computed yet), ``tmp: uint64[K]`` (work space)."""
+hashes under each permutation, 0: not computed yet), ``tmp: uint64[K]`` (work space),
+``perm_id: int32[RCAP, N!]`` (exact mode: id of the row permuted by p, EMPTY: not
+interned yet; ``int32[1, 1]`` when hashed)."""
 
-Transpositions = namedtuple("Transpositions", ["key", "chk", "val"])
+Transpositions = namedtuple("Transpositions", ["key", "chk", "val", "state"])
 """Transposition table of proved failures (``keys.py``), T slots, a power of two:
 ``key: uint64[T]`` (first state key, 0: free), ``chk: uint64[T]`` (second key),
-``val: int16[T, 2]`` (budget, depth) of the failure."""
+``val: int16[T, 2]`` (budget, depth) of the failure, ``state: int32[T, K]`` (exact mode:
+the canonical state, compared in full; ``int32[1, K]`` when hashed)."""
 
 Stack = namedtuple("Stack", ["st", "pend", "key", "idx", "n_ch", "order", "ch_ids", "ch_pend",
-                             "ch_ins", "ch_h", "program", "found_below", "incumbent"])
+                             "ch_ins", "ch_h", "program", "found_below", "incumbent", "canon"])
 """The DFS stack (``dfs.py``) for programs up to D - 2 instructions; M = max_children().
 
 * ``st: int32[D, K]``: node ids per depth; ``pend: int64[D]``: its unread-write mask;
@@ -87,5 +92,7 @@ Stack = namedtuple("Stack", ["st", "pend", "key", "idx", "n_ch", "order", "ch_id
   (op, dst, src), ``ch_h: int64[D + 1, M]`` (visit key): the children;
 * ``program: int32[D, 3]``: the prefix leading to the current node;
 * ``found_below: int64[D]``: 1 where a solution was found below that node;
-* ``incumbent: int32[D, 3]``: the program whose instructions are visited first.
+* ``incumbent: int32[D, 3]``: the program whose instructions are visited first;
+* ``canon: int32[D + 1, K]``: exact mode, the canonical state of the node per depth (its
+  row ids permuted by the chosen item permutation, registers sorted).
 """
