@@ -48,16 +48,16 @@ def test_proof_workers(benchmark, workers):
     for the speed-up (the processes start before the clock: a pool is kept for a proof)."""
     from discover.kernels import baseline_program
     from discover.search import proof
-    from discover.search.enum import _Tables
+    from discover.search.tables import EnumTables
 
     _warm_up()
     task = Task(4)
     incumbent = baseline_program(task)
-    pool = proof.Pool(task, False, workers, 4 << 30, _Tables)
+    pool = proof.Pool(task, False, workers, 4 << 30, EnumTables)
 
     def once():
         pool.reset()  # every round from empty tables, in the workers as here
-        tables = _Tables(task, 21)
+        tables = EnumTables(task, 21)
         tables.set_incumbent(incumbent)
         units, _, _ = proof.split(tables, 21, 5)
         done: dict = {}

@@ -23,7 +23,7 @@ import pytest
 from conftest import default_sigint, wait_until
 from discover.kernels import Program, Task, baseline_program, verify
 from discover.search import Monitor, SearchStopped
-from discover.search.enum import item_colmap, item_symmetry, symmetry_blocks
+from discover.search.tables import item_colmap, item_symmetry, symmetry_blocks
 
 CLI = [sys.executable, "-m", "discover.cli"]
 LIMIT = 3  # seconds of --time-limit

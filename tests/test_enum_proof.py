@@ -11,7 +11,8 @@ from discover.cli import main
 from discover.kernels import Program, Task, baseline_program
 from discover.search import proof
 from discover.search.base import Monitor
-from discover.search.enum import EnumConfig, _Tables, search_enum
+from discover.search.enum import EnumConfig, search_enum
+from discover.search.tables import EnumTables
 
 # The sort4 network's first five instructions: its largest unit at bound 22.
 SORT4_PREFIX = ["mov r0, m0", "mov r1, m1", "mov r2, m2", "mov r3, m3", "mov r4, r0"]
@@ -19,7 +20,7 @@ SORT4_PREFIX = ["mov r0, m0", "mov r1, m1", "mov r2, m2", "mov r3, m3", "mov r4,
 
 def _unit(task, bound, prefix, exact):
     """(status, nodes) of the subtree below ``prefix`` within ``bound``, fresh tables."""
-    tables = _Tables(task, bound, exact=exact)
+    tables = EnumTables(task, bound, exact=exact)
     tables.set_incumbent(baseline_program(task))
     code = [tuple(int(v) for v in row) for row in Program.from_instructions(prefix).code]
     status, nodes, _ = proof.run_unit(tables, bound, code, lambda: False, float("inf"), [256])
@@ -28,12 +29,12 @@ def _unit(task, bound, prefix, exact):
 
 def _iteration(task, bound, workers, exact=False, depth=5):
     """(outcome, units, done) of one whole-ISA iteration run by ``workers`` processes."""
-    tables = _Tables(task, bound, exact=exact)
+    tables = EnumTables(task, bound, exact=exact)
     incumbent = baseline_program(task)
     tables.set_incumbent(incumbent)
     units, solution, _ = proof.split(tables, bound, depth)
     assert solution is None
-    pool = proof.Pool(task, exact, workers, 4 << 30, _Tables)
+    pool = proof.Pool(task, exact, workers, 4 << 30, EnumTables)
     done: dict = {}
     try:
         outcome, _ = proof.iterate(tables, pool, bound, units, done, incumbent.code, Monitor(),
@@ -68,7 +69,7 @@ def test_exact_keys_merge_symmetric_states_only():
     """Register phase (memory left out, as in its keys): renamed registers and permuted
     items give one canonical state; another state does not. The whole ISA keeps memory."""
     for reg_only, same in ((True, True), (False, False)):
-        tables = _Tables(Task(3), 8, reg_only=reg_only, exact=True)
+        tables = EnumTables(Task(3), 8, reg_only=reg_only, exact=True)
         canons = []
         for text in (["cmp r0, r1"], ["cmp r1, r2"], ["cmp r0, r2"], ["mov r3, r0"]):
             loads = [] if reg_only else ["mov r0, m0", "mov r1, m1", "mov r2, m2"]
@@ -84,7 +85,7 @@ def test_split_units_cover_the_iteration():
     task = Task(3)
     for bound, expected in ((16, "exhausted"), (17, None)):
         for depth in (0, 1, 3, 5):
-            tables = _Tables(task, bound)
+            tables = EnumTables(task, bound)
             tables.set_incumbent(baseline_program(task))
             units, solution, _ = proof.split(tables, bound, depth)
             outcomes = set()

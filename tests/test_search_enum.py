@@ -13,7 +13,8 @@ from discover.kernels import (CMOVS, CMP, FLAG_UNSET, LOAD, MOV, STORE, UNSET, P
                               initial_state, latency_estimate, step, verify)
 from discover.kernels import enum as kenum
 from discover.search.base import Monitor
-from discover.search.enum import EnumConfig, _Tables, search_enum
+from discover.search.enum import EnumConfig, search_enum
+from discover.search.tables import EnumTables
 
 
 def _well_formed_moves(state, r: int, n: int) -> list[tuple[int, int, int]]:
@@ -141,7 +142,7 @@ def test_bad_config_is_rejected():
 
 def _states_along(program: Program, task: Task):
     """Machine state after each prefix, as the row ids the kernel uses."""
-    tables = _Tables(task, len(program))
+    tables = EnumTables(task, len(program))
     state = initial_state(task.inputs, task.registers)
     yield tables, state.copy()
     for op, dst, src in program:
@@ -172,7 +173,7 @@ def test_lower_bound_is_admissible_along_a_program(path):
 def test_symmetric_states_share_a_key():
     """Register phase: renaming registers or permuting the items gives the same key."""
     task = Task(3)
-    tables = _Tables(task, 4, reg_only=True)
+    tables = EnumTables(task, 4, reg_only=True)
     keys = []
     for text in (["cmp r0, r1"], ["cmp r1, r2"], ["cmp r0, r2"], ["mov r3, r0"]):
         state = initial_state(task.inputs, task.registers)
@@ -219,7 +220,7 @@ def test_lower_bound_is_admissible_on_every_shortest_sort2_program(registers):
                 best = min((dist[c] for c in children[key] if c in dist), default=None)
                 if best is not None and best + 1 <= length - level:
                     dist[key] = min(dist.get(key, 1 << 30), best + 1)
-    tables = _Tables(task, length)
+    tables = EnumTables(task, length)
     checked = 0
     for level in range(length + 1):
         for key, st in levels[level].items():
@@ -246,7 +247,7 @@ def test_helper_rows_raise_the_sort3_root_bound():
     """At the root no sorted row can be made by one cmov from the inputs or the other
     sorted rows, and no single helper row serves both min and max: 2 helper cmovs."""
     task = Task(3)
-    assert _Tables(task, 17).root_bound() == 14  # 13 without the helper-row terms
+    assert EnumTables(task, 17).root_bound() == 14  # 13 without the helper-row terms
 
 
 def _random_states(task: Task, count: int, seed: int):
@@ -320,7 +321,7 @@ def test_mask_terms_of_the_bound_match_a_row_by_row_reference(n):
     terms computed input by input and row by row on random states."""
     task = Task(n)
     r = task.registers
-    tables = _Tables(task, 4)
+    tables = EnumTables(task, 4)
     ys = np.zeros(r + 2 * n, dtype=np.int64)
     dw = np.zeros((r + 2 * n) * tables.dis.shape[2], dtype=np.uint64)
     helpers_seen = set()

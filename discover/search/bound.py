@@ -28,9 +28,9 @@ class StateBound:
         self._fresh()
 
     def _fresh(self) -> None:
-        from .enum import _Tables
+        from .tables import EnumTables
 
-        self.tables = _Tables(self.task, 1)
+        self.tables = EnumTables(self.task, 1)
         self._ids = np.zeros(self.tables.k, dtype=np.int32)  # int32[S]
 
     def __call__(self, state: np.ndarray) -> int:
@@ -42,7 +42,7 @@ class StateBound:
             else:
                 t.grow(float("inf"))
         # Unset registers (all -1) and unset flags (all 0) intern as the rows the kernel
-        # expects for them (ids 0 and 1, interned first by _Tables).
+        # expects for them (ids 0 and 1, interned first by EnumTables).
         ids = self._ids
         t.intern_rows(state, ids)
         return t.bound(ids)

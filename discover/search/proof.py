@@ -162,7 +162,7 @@ def merge_entries(tables, keys, chks, vals) -> None:
 
 def _worker(make_tables, n: int, registers: int, exact: bool, limit_bytes: float, inbox,
             outbox, stop):
-    """A worker process: its own tables (``make_tables``: enum.py's ``_Tables``); runs the
+    """A worker process: its own tables (``make_tables``: ``discover.search.tables.EnumTables``); runs the
     units it is sent until it gets None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     tables = None
