@@ -222,8 +222,7 @@ class _Compiler:
             return None
         done, order = 0, []
         while len(order) < len(self.network):
-            ready = [c for c in range(len(self.network))
-                     if not done >> c & 1 and self.needs[c] & ~done == 0]
+            ready = self._ready(done)
             c = ready[int(self.rng.integers(len(ready)))]
             order.append(c)
             done |= 1 << c
@@ -237,11 +236,15 @@ class _Compiler:
         return _Node((), (-1,) * self.n, 0, np.ascontiguousarray(full[:, self.columns]),
                      full[:self.r].copy())
 
+    def _ready(self, done: int) -> list[int]:
+        """The comparators not in ``done`` (a bit mask) whose earlier comparators are."""
+        return [c for c in range(len(self.network))
+                if not done >> c & 1 and self.needs[c] & ~done == 0]
+
     def ready(self, node: _Node, depth: int):
         if self.order is not None:
             return [self.order[depth]]
-        return [c for c in range(len(self.network))
-                if not node.done >> c & 1 and self.needs[c] & ~node.done == 0]
+        return self._ready(node.done)
 
     def _loaded(self, node: _Node, wire: int):
         """Nodes with ``wire`` in a register: as is, or loaded into the lowest unset
@@ -486,10 +489,9 @@ def _worker_restart(task, networks, config, columns, index, deadline):
 
 
 def _warm_up() -> None:
-    """Compile (or load from Numba's cache) the exchange kernel and the verifier."""
-    task = Task(2)
+    """Compile (or load from Numba's cache) the exchange kernel (set-up verified the
+    network program, which compiled the verifier)."""
     regs = np.array([[0, 1, 0], [1, 0, 0], [1, 0, 0]], dtype=np.int8)
     out = np.zeros((kex.MAX_HITS, kex.HIT_WIDTH), dtype=np.int32)
     kex.exchanges(regs, 0, 1, np.array([2, 0, 1], dtype=np.int32), regs[0], regs[1],
                   kex.CMOV_OPS, kex.CMOV_MASKS, 2, out)
-    verify(Program.from_instructions(["mov r0, m0", "mov m0, r0"]), task)
