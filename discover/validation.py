@@ -111,10 +111,11 @@ def check_text(config, name: str, *, optional: bool = False) -> None:
 
 
 def check_task(config, name: str = "task") -> None:
-    """A task name that ``Task.from_name`` knows (sort2..sort8, any case and spacing)."""
-    from discover.kernels import TASK_NAMES
+    """A task name that ``Task.from_name`` knows (sort2..sort8, varsort2..varsort8, any
+    case and spacing)."""
+    from discover.kernels import ALL_TASK_NAMES
 
     value = getattr(config, name)
-    if not isinstance(value, str) or value.strip().lower() not in TASK_NAMES:
-        raise ConfigError(config, name, f"must be one of {', '.join(TASK_NAMES)}: "
+    if not isinstance(value, str) or value.strip().lower() not in ALL_TASK_NAMES:
+        raise ConfigError(config, name, f"must be one of {', '.join(ALL_TASK_NAMES)}: "
                           f"unknown task {value!r}")

@@ -142,6 +142,57 @@ OPCODES: tuple[OpSpec, ...] = (  # indexed by opcode
     _cmov("ne", "!=", FLAG_LT | FLAG_GT),  # CMOVNE
 )
 N_OPCODES = len(OPCODES)
+"""The v1 opcodes (0..N_OPCODES-1): every fixed-size tool (game, searches, cost model,
+exports of straight-line code) works on these."""
+
+# ISA v2: control flow for the variable-length tasks (varsortN). These rows are
+# ``(CMPN, 0, K)`` for ``cmp n, K`` and ``(Jcc, target, 0)`` for a jump, ``target`` the
+# index of the instruction the label stands before (``len(code)``: the end). They are not
+# in OPCODES, so the v1 tools and their opcode-indexed arrays never see them; the
+# branch-aware interpreter (``kernels/flow.py``) runs both.
+CONTROL_BASE = 16  # control opcodes start here, clear of the v1 table's (room to grow)
+CMPN = CONTROL_BASE  # cmp n, K
+JMP = CONTROL_BASE + 1
+JL = CONTROL_BASE + 2
+JG = CONTROL_BASE + 3
+JLE = CONTROL_BASE + 4
+JGE = CONTROL_BASE + 5
+JE = CONTROL_BASE + 6
+JNE = CONTROL_BASE + 7
+LENGTH = "n"  # the length operand (operand kind and its text)
+IMM = "k"  # a constant operand (cmp n, K)
+
+
+@dataclass(frozen=True)
+class ControlSpec:
+    """One ISA v2 control instruction: its text, condition and x86-64 AT&T spelling."""
+
+    mnemonic: str
+    cond: int
+    """Flag bits under which a jump is taken (ALL_FLAGS for jmp: always); 0 for cmp n."""
+    reads_flags: bool
+    compare: str
+    """The relation ``lhs <compare> rhs`` a conditional jump tests ('' otherwise)."""
+
+
+CONTROL: dict[int, ControlSpec] = {
+    CMPN: ControlSpec("cmp", 0, False, ""),
+    JMP: ControlSpec("jmp", ALL_FLAGS, False, ""),
+    JL: ControlSpec("jl", FLAG_LT, True, "<"),
+    JG: ControlSpec("jg", FLAG_GT, True, ">"),
+    JLE: ControlSpec("jle", FLAG_LT | FLAG_EQ, True, "<="),
+    JGE: ControlSpec("jge", FLAG_GT | FLAG_EQ, True, ">="),
+    JE: ControlSpec("je", FLAG_EQ, True, "=="),
+    JNE: ControlSpec("jne", FLAG_LT | FLAG_GT, True, "!="),
+}
+N_ALL_OPCODES = CONTROL_BASE + len(CONTROL)
+JUMPS = tuple(op for op in CONTROL if op != CMPN)
+JUMP_NAMES = {CONTROL[op].mnemonic: op for op in JUMPS}
+# int8[N_ALL_OPCODES]: a jump's condition (0: not a jump), for compiled code.
+JUMP_COND = np.zeros(N_ALL_OPCODES, dtype=np.int8)
+for _op in JUMPS:
+    JUMP_COND[_op] = CONTROL[_op].cond
+JUMP_COND.setflags(write=False)
 
 # Derived views of the table. Tuples of opcodes, in opcode order:
 CMOVS = tuple(op for op, s in enumerate(OPCODES) if s.effect == SELECT)
@@ -206,6 +257,8 @@ def _role(spec: OpSpec) -> int:
 ROLE = _array(_role(s) for s in OPCODES)  # int8[N_OPCODES]
 
 _COMMENT = re.compile(r"[;#].*$")
+_LABEL = re.compile(r"([A-Za-z_.$][A-Za-z0-9_.$]*)\s*:", re.ASCII)  # a label line
+_CONSTANT = re.compile(r"[0-9]+", re.ASCII)
 _OPERAND = re.compile(r"([rm])([0-9]+)", re.ASCII)  # ASCII digits only: no 'r٠'
 _BOM = "\ufeff"
 
@@ -230,8 +283,19 @@ class ProgramError(ValueError):
         self.reason = reason
 
 
-def format_instruction(op: int, dst: int, src: int) -> str:
-    """The canonical text of one instruction, e.g. ``mov r0, m1``."""
+def label_name(target: int) -> str:
+    """The name a label gets when its program has none from a text: ``L{target}``."""
+    return f"L{target}"
+
+
+def format_instruction(op: int, dst: int, src: int, labels=None) -> str:
+    """The canonical text of one instruction, e.g. ``mov r0, m1``, ``cmp n, 2``, ``jl L7``
+    (``labels``: names of jump targets by instruction index; default ``label_name``)."""
+    if op in CONTROL:
+        if op == CMPN:
+            return f"cmp {LENGTH}, {src}"
+        name = (labels or {}).get(dst) or label_name(dst)
+        return f"{CONTROL[op].mnemonic} {name}"
     if not 0 <= op < N_OPCODES:
         raise ValueError(f"unknown opcode {op}")
     spec = OPCODES[op]
@@ -266,9 +330,22 @@ def parse_instruction(text: str) -> tuple[int, int, int]:
     """Parse one instruction (no comment) into ``(op, dst, src)``; ValueError says why."""
     parts = text.strip().split(None, 1)
     mnemonic = parts[0].lower()
+    if mnemonic in JUMP_NAMES:
+        raise ValueError(f"'{mnemonic}' jumps to a label: parse the whole program "
+                         f"(Program.parse)")
+    if mnemonic.endswith(":"):
+        raise ValueError("a label stands alone on its line")
     if mnemonic not in MNEMONICS:
         raise ValueError(f"unknown instruction {shorten(parts[0], 20)!r}")
     operands = [o.strip().lower() for o in parts[1].split(",")] if len(parts) > 1 else []
+    if mnemonic == "cmp" and operands and operands[0] == LENGTH:
+        if len(operands) != 2 or not _CONSTANT.fullmatch(operands[1]):
+            raise ValueError(f"'cmp {LENGTH}' compares the length with a constant: "
+                             f"cmp {LENGTH}, K")
+        digits = operands[1].lstrip("0") or "0"
+        if len(digits) > 3:
+            raise ValueError(f"constant {shorten(operands[1], 20)!r} is too large")
+        return CMPN, 0, int(digits)
     counts = {sum(kind != NONE for kind in kinds)
               for (name, *kinds) in FORMS if name == mnemonic}
     if len(operands) not in counts or not all(operands):
@@ -286,14 +363,20 @@ def parse_instruction(text: str) -> tuple[int, int, int]:
 
 @dataclass(frozen=True, eq=False)
 class Program:
-    """A straight-line program: ``code: int32[P, 3]  # (op, dst, src)``.
+    """A program: ``code: int32[P, 3]  # (op, dst, src)``, straight-line (v1) or with
+    jumps (v2: a jump row's ``dst`` is the index of the instruction its label stands
+    before, ``P`` for the end).
 
     ``lines`` holds each instruction's line number in the text it was parsed from, so
     that errors found later (well-formedness against a task) still name the right line.
+    ``labels`` holds ``(index, name)`` for each label of that text (several may share an
+    index); a program built from code alone names its jump targets ``L{index}``. Labels
+    are not instructions: they neither count nor take part in equality.
     """
 
     code: np.ndarray
     lines: tuple[int, ...] = field(default=())
+    labels: tuple[tuple[int, str], ...] = field(default=())
 
     def __post_init__(self):
         code = np.ascontiguousarray(self.code, dtype=np.int32).reshape(-1, 3)
@@ -306,20 +389,49 @@ class Program:
     def parse(cls, text: str) -> "Program":
         """Parse the ``.asm`` text form; raises ProgramError naming the line.
 
-        A UTF-8 byte-order mark at the start of the text is skipped.
+        A UTF-8 byte-order mark at the start of the text is skipped. A label line
+        (``name:``) names the next instruction; a jump must go forward to a label defined
+        once.
         """
         text = text.removeprefix(_BOM)
-        rows, lines = [], []
+        rows, lines, labels, defined, jumps = [], [], [], {}, []
         for number, raw in enumerate(text.splitlines(), start=1):
             body = _COMMENT.sub("", raw).strip()
             if not body:
                 continue
-            try:
-                rows.append(parse_instruction(body))
-            except ValueError as error:
-                raise ProgramError(number, raw.strip(), str(error)) from None
+            label = _LABEL.fullmatch(body)
+            if label is not None:
+                name = label.group(1)
+                if name in defined:
+                    raise ProgramError(number, raw.strip(), f"label {name!r} is already "
+                                       f"defined at line {defined[name][1]}")
+                defined[name] = (len(rows), number)
+                labels.append((len(rows), name))
+                continue
+            parts = body.split(None, 1)
+            mnemonic = parts[0].lower()
+            if mnemonic in JUMP_NAMES:
+                target = parts[1].strip() if len(parts) > 1 else ""
+                if not _LABEL.fullmatch(target + ":"):
+                    raise ProgramError(number, raw.strip(), f"'{mnemonic}' takes one label "
+                                       f"(an identifier), got {shorten(target, 20)!r}")
+                jumps.append((len(rows), target, number, raw.strip()))
+                rows.append((JUMP_NAMES[mnemonic], 0, 0))
+            else:
+                try:
+                    rows.append(parse_instruction(body))
+                except ValueError as error:
+                    raise ProgramError(number, raw.strip(), str(error)) from None
             lines.append(number)
-        return cls(np.array(rows, dtype=np.int32).reshape(-1, 3), tuple(lines))
+        for index, target, number, raw in jumps:
+            if target not in defined:
+                raise ProgramError(number, raw, f"label {target!r} is not defined")
+            row, where = defined[target]
+            if row <= index:
+                raise ProgramError(number, raw, f"jump back to label {target!r} at line "
+                                   f"{where} (jumps go forward only)")
+            rows[index] = (rows[index][0], row, 0)
+        return cls(np.array(rows, dtype=np.int32).reshape(-1, 3), tuple(lines), tuple(labels))
 
     @classmethod
     def read(cls, path) -> "Program":
@@ -329,7 +441,11 @@ class Program:
 
     @classmethod
     def from_instructions(cls, instructions) -> "Program":
-        """Build from ``(op, dst, src)`` tuples or instruction strings."""
+        """Build from ``(op, dst, src)`` tuples or instruction strings (strings may hold
+        labels and jumps: they are parsed as one text)."""
+        instructions = list(instructions)
+        if instructions and all(isinstance(i, str) for i in instructions):
+            return cls.parse("\n".join(instructions))
         rows = [parse_instruction(i) if isinstance(i, str) else tuple(i) for i in instructions]
         return cls(np.array(rows, dtype=np.int32).reshape(-1, 3))
 
@@ -345,12 +461,39 @@ class Program:
     def __hash__(self) -> int:
         return hash(self.code.tobytes())
 
+    @property
+    def branches(self) -> bool:
+        """Has ISA v2 control flow (a jump or a ``cmp n, K``)."""
+        return bool(np.any(self.code[:, 0] >= N_OPCODES))
+
+    def label_names(self) -> dict[int, list[str]]:
+        """Names of the labels before each instruction index (jump targets always named)."""
+        names: dict[int, list[str]] = {}
+        for row, name in self.labels:
+            names.setdefault(row, []).append(name)
+        taken = {name for _, name in self.labels}
+        for op, dst, _ in self:
+            if op in JUMP_NAMES.values() and dst not in names:
+                name = label_name(dst)
+                while name in taken:
+                    name += "_"
+                taken.add(name)
+                names[dst] = [name]
+        return names
+
     def instructions(self) -> list[str]:
-        return [format_instruction(*row) for row in self]
+        targets = {row: names[0] for row, names in self.label_names().items()}
+        return [format_instruction(*row, labels=targets) for row in self]
 
     def text(self) -> str:
-        """The canonical ``.asm`` text, one instruction a line."""
-        return "".join(line + "\n" for line in self.instructions())
+        """The canonical ``.asm`` text, one instruction (or label) a line."""
+        names = self.label_names()
+        out = []
+        for k, line in enumerate(self.instructions()):
+            out.extend(f"{name}:\n" for name in names.get(k, ()))
+            out.append(line + "\n")
+        out.extend(f"{name}:\n" for name in names.get(len(self), ()))
+        return "".join(out)
 
     def __str__(self) -> str:
         return self.text()
@@ -363,22 +506,60 @@ class Program:
         """Length without loads and stores (the enumerative-synthesis convention)."""
         return int(np.count_nonzero(~np.isin(self.code[:, 0], MEMORY_OPS)))
 
-    def check(self, n: int, registers: int) -> None:
+    def check(self, n: int, registers: int, variable: bool = False) -> None:
         """Raise ProgramError unless the program is well-formed for N items and R registers.
 
         Well-formed: operands in range, no register read before it is written (a cmov
         reads its destination too, since it may keep it), no cmov before the first cmp.
+        With ``variable`` (a varsort task, ISA v2) jumps and ``cmp n, K`` are allowed:
+        jumps go forward, and the rules hold on every path (a register is written, and a
+        cmp made, on every path that reaches the instruction that needs it).
         """
-        written = [False] * registers
-        seen_flags = False
-        for row, line in zip(self, self.lines):
+        targets = {row: names[0] for row, names in self.label_names().items()}
+        size = len(self)
+        # What every path into instruction k has done: registers written (bits), a cmp
+        # made. None: no path reaches k yet (unreachable code is never run).
+        reach: list[tuple[int, bool] | None] = [None] * (size + 1)
+        reach[0] = (0, False)
+
+        def merge(k, state):
+            old = reach[k]
+            reach[k] = state if old is None else (old[0] & state[0], old[1] and state[1])
+
+        for k, (row, line) in enumerate(zip(self, self.lines)):
             op, dst, src = row
-            text = format_instruction(*row)
-            spec = OPCODES[op]
+            text = format_instruction(*row, labels=targets)
 
             def fail(reason, line=line, text=text):
                 raise ProgramError(line, text, reason)
 
+            state = reach[k]
+            written, seen_flags = state if state is not None else (~0, True)
+            on_path = " on some path" if variable else ""
+            if op in CONTROL:
+                if not variable:
+                    fail(f"jumps and 'cmp {LENGTH}, K' need a variable-length task "
+                         f"(varsort{n}, ISA v2)")
+                if op == CMPN:
+                    if not 0 <= src <= n or dst != 0:
+                        fail(f"constant {src} out of range (0..{n} for this task)")
+                    seen_flags = True
+                else:
+                    if not k < dst <= size or src != 0:
+                        fail(f"jump target {dst} is not an instruction after this one "
+                             f"(jumps go forward only)")
+                    if CONTROL[op].reads_flags and not seen_flags:
+                        fail(f"{CONTROL[op].mnemonic} before any cmp{on_path}")
+                    if state is not None:
+                        merge(dst, (written, seen_flags))
+                    if op == JMP:
+                        continue
+                if state is not None:
+                    merge(k + 1, (written, seen_flags))
+                continue
+            if not 0 <= op < N_OPCODES:
+                raise ProgramError(line, f"opcode {op}", f"unknown opcode {op}")
+            spec = OPCODES[op]
             for value, kind in ((dst, spec.dst), (src, spec.src)):
                 limit = operand_range(kind, n, registers)
                 if not 0 <= value < limit:
@@ -386,13 +567,15 @@ class Program:
                          if kind != NONE else f"operand {value} of {spec.mnemonic} is not 0")
             for value, kind, read in ((dst, spec.dst, spec.reads_dst),
                                       (src, spec.src, spec.reads_src)):
-                if read and kind == REG and not written[value]:
-                    fail(f"r{value} is read before it is written")
+                if read and kind == REG and not written >> value & 1:
+                    fail(f"r{value} is read before it is written{on_path}")
             if spec.reads_flags and not seen_flags:
-                fail(f"{spec.mnemonic} before any cmp")
+                fail(f"{spec.mnemonic} before any cmp{on_path}")
             seen_flags |= spec.writes_flags
             if spec.writes_dst and spec.dst == REG:
-                written[dst] = True
+                written |= 1 << dst
+            if state is not None:
+                merge(k + 1, (written, seen_flags))
 
 
 __all__ = [
@@ -406,4 +589,6 @@ __all__ = [
     "ROLE_OTHER", "ROLE_STORE", "SELECT", "SRC_MEM", "SRC_REG", "STORE",
     "STORE_LATENCY", "SWAPPED", "WRITES_DST", "WRITES_FLAGS", "format_instruction",
     "operand_range", "parse_instruction", "shorten",
+    "CMPN", "CONTROL", "ControlSpec", "IMM", "JE", "JG", "JGE", "JL", "JLE", "JMP", "JNE",
+    "JUMPS", "JUMP_COND", "JUMP_NAMES", "LENGTH", "N_ALL_OPCODES", "label_name",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .isa import CMOVG, CMP, LOAD, MOV, STORE, Program
+from .isa import CMOVG, CMP, CMPN, JE, JL, JMP, LOAD, MOV, STORE, Program
 from .tasks import Task
 
 # Size-optimal networks (fewest comparators, proven for N <= 8; Knuth TAOCP vol. 3):
@@ -64,6 +64,37 @@ def network_program(network, n: int, spare: int | None = None) -> Program:
     return Program.from_instructions(rows)
 
 
+def varsort_program(n: int, networks=None) -> Program:
+    """The human routine of varsortN (ISA v2): branch on the length to the network program
+    of that length (``networks[m]``, default the size-optimal one), nothing for n < 2.
+
+    ``cmp n, 2; jl end; je sort2; cmp n, 3; je sort3 ...``, then the network of N, the
+    others longest first, each ending with ``jmp end`` (the last falls through to it).
+    """
+    networks = OPTIMAL_NETWORKS if networks is None else networks
+    blocks = {m: network_program(networks[m], m, spare=n).code.tolist()
+              for m in range(2, n + 1)}
+    order = list(range(n, 1, -1))  # the blocks, laid out in this order
+    dispatch = [[CMPN, 0, 2], [JL, -1, 0]]  # -1: the end, -m: block m, patched below
+    for m in range(2, n):
+        if m > 2:
+            dispatch.append([CMPN, 0, m])
+        dispatch.append([JE, -m, 0])
+    rows, start = list(dispatch), {}
+    for m in order:
+        start[m] = len(rows)
+        rows += blocks[m]
+        if m != order[-1]:
+            rows.append([JMP, -1, 0])
+    for row in rows:
+        if row[0] in (JMP, JL, JE) and row[1] < 0:
+            row[1] = len(rows) if row[1] == -1 else start[-row[1]]
+    return Program.from_instructions(rows)
+
+
 def baseline_program(task: Task) -> Program:
-    """The size-optimal network's program for a task (needs R >= N + 1)."""
+    """The human program of a task (needs R >= N + 1): the size-optimal network's for a
+    fixed sort, ``varsort_program`` for a varsort."""
+    if task.variable:
+        return varsort_program(task.n)
     return network_program(OPTIMAL_NETWORKS[task.n], task.n)

@@ -1,4 +1,8 @@
-"""Exhaustive verification: run on every weak ordering of N items, say correct or not."""
+"""Exhaustive verification: run on every weak ordering of N items, say correct or not.
+
+varsortN (ISA v2): on every weak ordering of n items for every length n = 0..N, through
+the branch-aware interpreter (``flow.py``); a fault (a cell past the length) is an error
+like a wrong output, and the cost figures cover every path (``FlowCost``)."""
 
 from __future__ import annotations
 
@@ -6,10 +10,97 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cost import latency_estimate
+from .cost import ISSUE_WIDTH, latency_estimate
+from .flow import run_flow, trace_flow
 from .interp import placed_counts, run
-from .isa import Program
+from .isa import (CMPN, CONTROL, N_OPCODES, OPCODES, REG, Program, ProgramError,
+                  format_instruction)
 from .tasks import Task
+
+
+@dataclass(frozen=True)
+class FlowCost:
+    """What a program with branches costs, over the test inputs of a varsort task."""
+
+    paths: int
+    """Distinct paths the test inputs take."""
+    executed_max: int
+    """Most instructions one input runs."""
+    executed_mean_inputs: float
+    """Instructions run, mean over the test inputs."""
+    executed_mean: float
+    """Instructions run, mean over the lengths 0..N (each length weighted alike, its
+    inputs alike)."""
+    latency_max: int
+    """The latency estimate of the slowest path (cycles, the model of cost.py)."""
+    latency_mean: float
+    """The latency estimate, mean over the lengths 0..N as ``executed_mean``."""
+    by_length: tuple[tuple[int, float, float], ...]
+    """``(n, mean instructions run, mean latency estimate)`` per length n."""
+
+
+def flow_cost(program: Program, task: Task) -> FlowCost:
+    """Cost figures of a (well-formed) program over ``task``'s inputs, path by path: a
+    path's latency is the model's estimate of the v1 instructions it runs, at least its
+    instructions run over the issue width (jumps and ``cmp n`` take issue slots; branch
+    prediction is for ``discover bench`` to measure)."""
+    code = program.code
+    inputs, lengths = task.inputs, task.lengths
+    _, _, executed, path = run_flow(code, inputs, lengths, task.registers)
+    trace = trace_flow(code, inputs, lengths, task.registers)
+    keys, first, which = np.unique(path, return_index=True, return_inverse=True)
+    latency = np.empty(len(keys), dtype=np.int64)
+    for j, column in enumerate(first):
+        rows = code[trace[:, column] == 1]
+        straight = np.ascontiguousarray(rows[rows[:, 0] < N_OPCODES])
+        latency[j] = max(int(latency_estimate(straight, task.n, task.registers)),
+                         -(-len(rows) // ISSUE_WIDTH))
+    per_input = latency[which.reshape(-1)]
+    by_length = []
+    for m in range(int(lengths.min()), int(lengths.max()) + 1):
+        mask = lengths == m
+        by_length.append((m, float(executed[mask].mean()), float(per_input[mask].mean())))
+    return FlowCost(paths=len(keys), executed_max=int(executed.max()),
+                    executed_mean_inputs=float(executed.mean()),
+                    executed_mean=float(np.mean([e for _, e, _ in by_length])),
+                    latency_max=int(latency.max()),
+                    latency_mean=float(np.mean([t for _, _, t in by_length])),
+                    by_length=tuple(by_length))
+
+
+def _reads(op: int, dst: int, src: int) -> tuple[list[int], bool]:
+    """(registers read, reads the flags) of one instruction."""
+    if op in CONTROL:
+        return [], CONTROL[op].reads_flags
+    spec = OPCODES[op]
+    regs = [v for v, kind, read in ((dst, spec.dst, spec.reads_dst),
+                                    (src, spec.src, spec.reads_src)) if read and kind == REG]
+    return regs, spec.reads_flags
+
+
+def path_witness(program: Program, task: Task, index: int) -> int | None:
+    """The first test input whose path reaches instruction ``index`` without having
+    written a register it reads (or made a cmp its condition needs); None if none does."""
+    trace = trace_flow(program.code, task.inputs, task.lengths, task.registers)
+    regs, flags_needed = _reads(*(int(v) for v in program.code[index]))
+    for column in np.flatnonzero(trace[index]):
+        written, flags = set(), False
+        for k in np.flatnonzero(trace[:index, column]):
+            op, dst, _ = (int(v) for v in program.code[k])
+            if op == CMPN or (op < N_OPCODES and OPCODES[op].writes_flags):
+                flags = True
+            elif op < N_OPCODES and OPCODES[op].writes_dst and OPCODES[op].dst == REG:
+                written.add(dst)
+        if not written.issuperset(regs) or (flags_needed and not flags):
+            return int(column)
+    return None
+
+
+def describe_input(task: Task, column: int) -> str:
+    """``input [1, 0] (length 2)``: a test input by its column."""
+    m = int(task.lengths[column])
+    values = [int(v) for v in task.inputs[:m, column]]
+    return f"input {values} (length {m})" if task.variable else f"input {values}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,10 +122,20 @@ class Verification:
     length: int
     register_only_length: int
     latency: int
-    """Latency estimate in cycles (kernels/cost.py's model)."""
+    """Latency estimate in cycles (kernels/cost.py's model; varsort: the slowest path)."""
+    counterexample_length: int | None = None
+    """varsort: the counterexample's length."""
+    n_faults: int = 0
+    """varsort: inputs on which the program loads or stores a cell past the length."""
+    fault: str | None = None
+    """varsort: the first fault, in words (input, length, line and instruction)."""
+    cost: FlowCost | None = None
+    """varsort: the cost figures over every path (None for a fixed sort)."""
 
     def summary(self) -> str:
         """Human-readable lines, as ``discover verify`` prints them."""
+        if self.task.variable:
+            return self._flow_summary()
         if self.correct:
             head = f"correct: sorts all {self.n_inputs} weak orderings of {self.task.n} items"
         else:
@@ -48,9 +149,80 @@ class Verification:
                 f"latency estimate: {self.latency} cycles (model)\n")
 
 
+    def _flow_summary(self) -> str:
+        task, cost = self.task, self.cost
+        if self.correct:
+            head = (f"correct: sorts all {self.n_inputs} inputs (every weak ordering of "
+                    f"0..{task.n} items), no fault")
+        else:
+            wrong = self.n_inputs - self.n_solved
+            head = f"incorrect: {wrong} of {self.n_inputs} inputs wrong ({self.n_faults} faulted)"
+            if self.fault is not None:
+                head += f"; first fault: {self.fault}"
+            if self.counterexample is not None:
+                head += (f"; counterexample input {list(self.counterexample)} (length "
+                         f"{self.counterexample_length}) -> output {list(self.output)}")
+        return (f"{head}\n"
+                f"task: {task.name} (registers: {task.registers})\n"
+                f"length: {self.length}\n"
+                f"register-only length: {self.register_only_length}\n"
+                f"executed: at most {cost.executed_max} instructions, mean "
+                f"{cost.executed_mean_inputs:.2f} over the test inputs, "
+                f"{cost.executed_mean:.2f} over the lengths 0..{task.n} alike\n"
+                f"paths: {cost.paths}\n"
+                f"latency estimate: {cost.latency_max} cycles on the slowest path, mean "
+                f"{cost.latency_mean:.2f} (model)\n")
+
+
+def check_program(program: Program, task: Task) -> None:
+    """``program.check`` for the task; on a varsort task, an error that holds on some path
+    names the first test input that takes it."""
+    try:
+        program.check(task.n, task.registers, task.variable)
+    except ProgramError as error:
+        if not (task.variable and error.reason.endswith("on some path")):
+            raise
+        index = program.lines.index(error.line) if error.line in program.lines else None
+        column = None if index is None else path_witness(program, task, index)
+        where = (f" ({describe_input(task, column)} takes it)" if column is not None
+                 else " (no test input takes that path)")
+        raise ProgramError(error.line, error.text, error.reason + where) from None
+
+
+def _verify_flow(program: Program, task: Task) -> Verification:
+    memory, fault, _, _ = run_flow(program.code, task.inputs, task.lengths, task.registers)
+    placed = placed_counts(memory, task.expected)
+    good = (placed == task.n) & (fault == 0)
+    wrong = np.flatnonzero(~good)
+    faulted = np.flatnonzero(fault != 0)
+    counterexample = output = length = fault_text = None
+    if len(faulted):
+        column = faulted[0]
+        k = int(fault[column]) - 1
+        op, dst, src = (int(v) for v in program.code[k])
+        cell = src if OPCODES[op].src != REG else dst
+        fault_text = (f"{describe_input(task, column)} at line {program.lines[k]} "
+                      f"{format_instruction(op, dst, src)!r}: m{cell} is past the length")
+    unsorted = np.flatnonzero((placed != task.n) & (fault == 0))
+    if len(unsorted):
+        column = unsorted[0]
+        length = int(task.lengths[column])
+        counterexample = tuple(int(v) for v in task.inputs[:length, column])
+        output = tuple(int(v) for v in memory[:length, column])
+    cost = flow_cost(program, task)
+    return Verification(
+        task=task, correct=not len(wrong), n_inputs=task.n_inputs,
+        n_solved=task.n_inputs - len(wrong), placed=placed, counterexample=counterexample,
+        output=output, length=len(program), register_only_length=program.register_only_length,
+        latency=cost.latency_max, counterexample_length=length, n_faults=len(faulted),
+        fault=fault_text, cost=cost)
+
+
 def verify(program: Program, task: Task) -> Verification:
     """Check well-formedness (ProgramError if not), then run on every test input."""
-    program.check(task.n, task.registers)
+    check_program(program, task)
+    if task.variable:
+        return _verify_flow(program, task)
     memory = run(program.code, task.inputs, task.registers)
     placed = placed_counts(memory, task.expected)
     wrong = np.flatnonzero(placed != task.n)

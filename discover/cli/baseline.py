@@ -19,7 +19,11 @@ def run(args) -> int:
     if task.registers < task.n + 1:
         raise UsageError(f"the network program needs {task.n + 1} registers, got {task.registers}")
     program = baseline_program(task)
-    print(f"; {task.name}: size-optimal network, {len(OPTIMAL_NETWORKS[task.n])} comparators, "
-          f"{len(program)} instructions")
+    if task.variable:
+        print(f"; {task.name}: branch on the length to the size-optimal network of that "
+              f"length, {len(program)} instructions")
+    else:
+        print(f"; {task.name}: size-optimal network, {len(OPTIMAL_NETWORKS[task.n])} "
+              f"comparators, {len(program)} instructions")
     print(program.text(), end="")
     return 0

@@ -12,10 +12,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from discover.kernels import TASK_NAMES, Task
+    from discover.kernels import ALL_TASK_NAMES, Task
 
-    print(f"{'task':<7} {'items':>5} {'registers':>9} {'inputs':>7}")
-    for name in TASK_NAMES:
+    print(f"{'task':<9} {'items':>5} {'registers':>9} {'inputs':>7}")
+    for name in ALL_TASK_NAMES:
         task = Task.from_name(name)
-        print(f"{name:<7} {task.n:>5} {task.registers:>9} {task.n_inputs:>7}")
+        items = f"0..{task.n}" if task.variable else str(task.n)
+        print(f"{name:<9} {items:>5} {task.registers:>9} {task.n_inputs:>7}")
     return 0
