@@ -512,50 +512,26 @@ class Program:
         Well-formed: operands in range, no register read before it is written (a cmov
         reads its destination too, since it may keep it), no cmov before the first cmp.
         With ``variable`` (a varsort task, ISA v2) jumps and ``cmp n, K`` are allowed:
-        jumps go forward, and the rules hold on every path (a register is written, and a
-        cmp made, on every path that reaches the instruction that needs it).
+        jumps go forward, and the rules hold on every path, for every length n = 0..N: a
+        register is written, and a cmp made, on every path that reaches the instruction
+        that needs it. The length decides each jump that follows a ``cmp n, K``; after a
+        cmp of registers both ways count (the data decides).
         """
         targets = {row: names[0] for row, names in self.label_names().items()}
         size = len(self)
-        # What every path into instruction k has done: registers written (bits), a cmp
-        # made. None: no path reaches k yet (unreachable code is never run).
-        reach: list[tuple[int, bool] | None] = [None] * (size + 1)
-        reach[0] = (0, False)
-
-        def merge(k, state):
-            old = reach[k]
-            reach[k] = state if old is None else (old[0] & state[0], old[1] and state[1])
-
         for k, (row, line) in enumerate(zip(self, self.lines)):
             op, dst, src = row
             text = format_instruction(*row, labels=targets)
-
-            def fail(reason, line=line, text=text):
-                raise ProgramError(line, text, reason)
-
-            state = reach[k]
-            written, seen_flags = state if state is not None else (~0, True)
-            on_path = " on some path" if variable else ""
             if op in CONTROL:
                 if not variable:
-                    fail(f"jumps and 'cmp {LENGTH}, K' need a variable-length task "
-                         f"(varsort{n}, ISA v2)")
-                if op == CMPN:
-                    if not 0 <= src <= n or dst != 0:
-                        fail(f"constant {src} out of range (0..{n} for this task)")
-                    seen_flags = True
-                else:
-                    if not k < dst <= size or src != 0:
-                        fail(f"jump target {dst} is not an instruction after this one "
-                             f"(jumps go forward only)")
-                    if CONTROL[op].reads_flags and not seen_flags:
-                        fail(f"{CONTROL[op].mnemonic} before any cmp{on_path}")
-                    if state is not None:
-                        merge(dst, (written, seen_flags))
-                    if op == JMP:
-                        continue
-                if state is not None:
-                    merge(k + 1, (written, seen_flags))
+                    raise ProgramError(line, text, f"jumps and 'cmp {LENGTH}, K' need a "
+                                       f"variable-length task (varsort{n}, ISA v2)")
+                if op == CMPN and (not 0 <= src <= n or dst != 0):
+                    raise ProgramError(line, text, f"constant {src} out of range "
+                                       f"(0..{n} for this task)")
+                if op != CMPN and (not k < dst <= size or src != 0):
+                    raise ProgramError(line, text, f"jump target {dst} is not an "
+                                       f"instruction after this one (jumps go forward only)")
                 continue
             if not 0 <= op < N_OPCODES:
                 raise ProgramError(line, f"opcode {op}", f"unknown opcode {op}")
@@ -563,19 +539,73 @@ class Program:
             for value, kind in ((dst, spec.dst), (src, spec.src)):
                 limit = operand_range(kind, n, registers)
                 if not 0 <= value < limit:
-                    fail(f"{kind}{value} out of range ({kind}0..{kind}{limit - 1} for this task)"
-                         if kind != NONE else f"operand {value} of {spec.mnemonic} is not 0")
+                    raise ProgramError(line, text, f"{kind}{value} out of range "
+                                       f"({kind}0..{kind}{limit - 1} for this task)"
+                                       if kind != NONE else
+                                       f"operand {value} of {spec.mnemonic} is not 0")
+        for length in (range(n + 1) if variable else (None,)):
+            self._check_paths(length, targets)
+
+    def _check_paths(self, length: int | None, targets) -> None:
+        """The read-before-write and cmp-before-use rules on every path an input of this
+        length can take (None: straight-line code, one path)."""
+        size = len(self)
+        # Per instruction, what every path into it has done: (registers written as bits,
+        # flags: None before any cmp, else the length comparison they hold, or DATA).
+        # None: no path of this length reaches it.
+        data = object()
+        reach: list = [None] * (size + 1)
+        reach[0] = (0, None)
+
+        def merge(k, state):
+            old = reach[k]
+            if old is None:
+                reach[k] = state
+            else:
+                flags = old[1] if old[1] == state[1] else (
+                    None if old[1] is None or state[1] is None else data)
+                reach[k] = (old[0] & state[0], flags)
+
+        on_path = "" if length is None else f" on a path of length {length}"
+        for k, (row, line) in enumerate(zip(self, self.lines)):
+            if reach[k] is None:
+                continue
+            written, flags = reach[k]
+            op, dst, src = row
+            text = format_instruction(*row, labels=targets)
+            if op in CONTROL:
+                if op == CMPN:
+                    merge(k + 1, (written, (FLAG_LT if length < src else FLAG_EQ
+                                            if length == src else FLAG_GT)))
+                    continue
+                spec = CONTROL[op]
+                if spec.reads_flags and flags is None:
+                    raise ProgramError(line, text, f"{spec.mnemonic} before any cmp{on_path}")
+                if op == JMP:
+                    taken, falls = True, False
+                elif flags is data:
+                    taken = falls = True
+                else:
+                    taken = bool(flags & spec.cond)
+                    falls = not taken
+                if taken:
+                    merge(dst, (written, flags))
+                if falls:
+                    merge(k + 1, (written, flags))
+                continue
+            spec = OPCODES[op]
             for value, kind, read in ((dst, spec.dst, spec.reads_dst),
                                       (src, spec.src, spec.reads_src)):
                 if read and kind == REG and not written >> value & 1:
-                    fail(f"r{value} is read before it is written{on_path}")
-            if spec.reads_flags and not seen_flags:
-                fail(f"{spec.mnemonic} before any cmp{on_path}")
-            seen_flags |= spec.writes_flags
+                    raise ProgramError(line, text,
+                                       f"r{value} is read before it is written{on_path}")
+            if spec.reads_flags and flags is None:
+                raise ProgramError(line, text, f"{spec.mnemonic} before any cmp{on_path}")
+            if spec.writes_flags:
+                flags = data
             if spec.writes_dst and spec.dst == REG:
                 written |= 1 << dst
-            if state is not None:
-                merge(k + 1, (written, seen_flags))
+            merge(k + 1, (written, flags))
 
 
 __all__ = [

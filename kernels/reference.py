@@ -11,7 +11,8 @@ the spec.
 
 from __future__ import annotations
 
-from .isa import CMP, CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, LOAD, MOV, STORE
+from .isa import (CMP, CMOVE, CMOVG, CMOVGE, CMOVL, CMOVLE, CMOVNE, CMPN, JE, JG, JGE, JL,
+                  JLE, JMP, JNE, LOAD, MOV, STORE)
 
 # The instruction forms of ISA.md's table (v1, Intel operand order); the tests check that
 # the opcode table has exactly these.
@@ -95,3 +96,71 @@ def reference_latency(program, n: int, registers: int) -> int:
             reg[dst] = end = max(reg[dst], reg[src], flags) + 1
         finish = max(finish, end)
     return max(finish, -(-count // 4))
+
+
+# ISA v2 (ISA.md, "ISA v2"): the jumps and the relation each one tests.
+_JUMPS = {
+    JMP: None,
+    JL: lambda a, b: a < b,
+    JG: lambda a, b: a > b,
+    JLE: lambda a, b: a <= b,
+    JGE: lambda a, b: a >= b,
+    JE: lambda a, b: a == b,
+    JNE: lambda a, b: a != b,
+}
+
+
+class Fault(Exception):
+    """A load or store of a cell past the input's length (ISA v2)."""
+
+    def __init__(self, index: int, cell: int):
+        super().__init__(f"instruction {index} touches m{cell}, past the length")
+        self.index = index
+        self.cell = cell
+
+
+def run_reference_v2(program, values, cells: int):
+    """Run a v2 program (rows of (op, dst, src); a jump's dst is the index of the
+    instruction its label stands before) on one input ``values`` of length n <= ``cells``.
+
+    Returns ``(memory, executed)``: the final memory (its first n cells) and the indices
+    of the instructions run, in order. Raises Fault for a cell at or past n; KeyError or
+    TypeError when a register is read unwritten or a condition has no cmp before it.
+    """
+    rows = [tuple(int(v) for v in row) for row in program]
+    memory = list(values)
+    length = len(memory)
+    registers: dict[int, object] = {}
+    last_cmp = None
+    executed = []
+    k = 0
+    while k < len(rows):
+        op, dst, src = rows[k]
+        executed.append(k)
+        nxt = k + 1
+        if op == MOV:
+            registers[dst] = registers[src]
+        elif op == LOAD:
+            if src >= length:
+                raise Fault(k, src)
+            registers[dst] = memory[src]
+        elif op == STORE:
+            if dst >= length:
+                raise Fault(k, dst)
+            memory[dst] = registers[src]
+        elif op == CMP:
+            last_cmp = (registers[dst], registers[src])
+        elif op == CMPN:
+            last_cmp = (length, src)
+        elif op in _JUMPS:
+            if dst <= k:
+                raise ValueError(f"instruction {k} jumps backward")
+            if op == JMP or _JUMPS[op](*last_cmp):
+                nxt = dst
+        elif _HOLDS[op](*last_cmp):
+            registers[dst] = registers[src]
+        else:
+            registers[dst]  # a cmov reads its destination even when it keeps it
+        k = nxt
+    assert len(memory) <= cells
+    return memory, executed

@@ -6,6 +6,7 @@ like a wrong output, and the cost figures cover every path (``FlowCost``)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,9 @@ from .interp import placed_counts, run
 from .isa import (CMPN, CONTROL, N_OPCODES, OPCODES, REG, Program, ProgramError,
                   format_instruction)
 from .tasks import Task
+
+
+_ON_PATH = re.compile(r"on a path of length (\d+)$")
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,16 @@ def _reads(op: int, dst: int, src: int) -> tuple[list[int], bool]:
     return regs, spec.reads_flags
 
 
-def path_witness(program: Program, task: Task, index: int) -> int | None:
-    """The first test input whose path reaches instruction ``index`` without having
-    written a register it reads (or made a cmp its condition needs); None if none does."""
+def path_witness(program: Program, task: Task, index: int, length: int | None = None) -> int | None:
+    """The first test input (of ``length``, if given) whose path reaches instruction
+    ``index`` without having written a register it reads (or made a cmp its condition
+    needs); None if none does."""
     trace = trace_flow(program.code, task.inputs, task.lengths, task.registers)
     regs, flags_needed = _reads(*(int(v) for v in program.code[index]))
-    for column in np.flatnonzero(trace[index]):
+    reached = trace[index] == 1
+    if length is not None:
+        reached &= task.lengths == length
+    for column in np.flatnonzero(reached):
         written, flags = set(), False
         for k in np.flatnonzero(trace[:index, column]):
             op, dst, _ = (int(v) for v in program.code[k])
@@ -175,17 +183,19 @@ class Verification:
 
 
 def check_program(program: Program, task: Task) -> None:
-    """``program.check`` for the task; on a varsort task, an error that holds on some path
-    names the first test input that takes it."""
+    """``program.check`` for the task; on a varsort task, an error on a path of some
+    length names the first test input of that length that takes the path."""
     try:
         program.check(task.n, task.registers, task.variable)
     except ProgramError as error:
-        if not (task.variable and error.reason.endswith("on some path")):
+        match = _ON_PATH.search(error.reason)
+        if not (task.variable and match):
             raise
         index = program.lines.index(error.line) if error.line in program.lines else None
-        column = None if index is None else path_witness(program, task, index)
-        where = (f" ({describe_input(task, column)} takes it)" if column is not None
-                 else " (no test input takes that path)")
+        column = None if index is None else path_witness(program, task, index,
+                                                         int(match.group(1)))
+        where = (f": {describe_input(task, column)} takes it" if column is not None
+                 else " (no test input takes it: the data decides a jump on it)")
         raise ProgramError(error.line, error.text, error.reason + where) from None
 
 

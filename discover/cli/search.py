@@ -272,7 +272,8 @@ def _best_text(program, task, method, seed, elapsed) -> str:
             f"({check.register_only_length} register-only), latency estimate "
             f"{check.latency} cycles\n"
             f"; found by discover search --method {method} --seed {seed} after "
-            f"{elapsed:.2f} s; verified on all {check.n_inputs} weak orderings\n"
+            f"{elapsed:.2f} s; verified on all {check.n_inputs} "
+            f"{'inputs of every length' if task.variable else 'weak orderings'}\n"
             + program.text())
 
 

@@ -50,7 +50,10 @@ BEAM_FROM = 6  # the network beam search is the default from sort6 on
 def default_method(task: Task) -> str:
     """The method a search of ``task`` uses when none is named: the network beam search for
     sort6..sort8 (with a spare register), where it reaches AlphaDev's lengths and past them
-    in seconds while the stochastic chains stall above them; the stochastic search below."""
+    in seconds while the stochastic chains stall above them; the stochastic search below;
+    for the varsort tasks the beam's skeleton search (``varsort.py``)."""
+    if task.variable:
+        return "beam"
     if task.n >= BEAM_FROM and task.registers >= task.n + 1:
         return "beam"
     return "stochastic"
@@ -113,6 +116,17 @@ def search(task: Task, method: str | None = None, config=None, *,
     if monitor is None:
         objective = monitor_objective(method, config)
         monitor = CostMonitor(time_limit=time_limit, objective=objective)
+    if task.variable and method in ("beam", "enum"):
+        # varsort: the skeleton search (varsort.py); enum compiles every exchange choice
+        from .varsort import search_varsort
+
+        if method == "enum":
+            return search_varsort(task, monitor, seed=0, width=None, method="enum")
+        return search_varsort(task, monitor, seed=config.seed, width=config.width,
+                              restarts=config.restarts, method="beam")
+    if task.variable and method == "random":
+        raise ValueError(f"--method random does not search the varsort tasks "
+                         f"(use beam, enum or stochastic)")
     if method == "stochastic":
         result = search_stochastic(task, config, monitor)
     elif method == "random":

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from discover._version import __version__
 import numpy as np
 
-from discover.kernels import Program, Task, latency_estimate, modelled_latency, verify
+from discover.kernels import (Program, Task, flow_cost, latency_estimate, modelled_latency,
+                              verify)
 
 OBJECTIVES = ("length", "latency", "fitted", "length_latency")  # CostMonitor's orders
 
@@ -329,7 +330,10 @@ def fitted_model_for(task: Task) -> np.ndarray:
 
 
 def fitted_cycles(program: Program, task: Task) -> float:
-    """The fitted model's cycles for ``program`` (``fitted_model_for``)."""
+    """The fitted model's cycles for ``program`` (``fitted_model_for``); a varsort
+    program: the latency estimate, mean over the lengths (no model is fitted to branches)."""
+    if task.variable:
+        return flow_cost(program, task).latency_mean
     return float(modelled_latency(program.code, task.n, task.registers,
                                   fitted_model_for(task)))
 
@@ -354,7 +358,10 @@ class CostMonitor(Monitor):
         """Sort key of a program under the objective (lower is better)."""
         if self.objective == "fitted":
             return (fitted_cycles(program, task), len(program))
-        latency = int(latency_estimate(program.code, task.n, task.registers))
+        if task.variable:  # the model's estimate, mean over the lengths (kernels/verify.py)
+            latency = flow_cost(program, task).latency_mean
+        else:
+            latency = int(latency_estimate(program.code, task.n, task.registers))
         if self.objective == "latency":
             return (latency, len(program))
         if self.objective == "length_latency":
