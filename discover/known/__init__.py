@@ -8,7 +8,9 @@ exists; sort4: 28, AlphaDev's figure). sort3.asm (17) was written by hand after 
 sort3; sort5.asm (42) matches AlphaDev's figure and was found by the stochastic search;
 sort6.asm (56), sort7.asm (74) and sort8.asm (90) were found by the network beam search
 (``discover search --task sortN``), each shorter than AlphaDev's published 57, 76 and 91.
-Shortest known, not proved optimal (sort2 aside).
+Shortest known, not proved optimal (sort2 aside). ``varsortN.asm`` (ISA v2, branches on
+the length): varsort3 (21), varsort4 (33) and varsort5 (52), found by the skeleton search
+(``discover search --task varsortN``; AlphaDev's VarSort: 21, 37, 63).
 
 ``sortN.fastest.asm`` is the fastest program this project has measured for sortN on the
 reference machine (the README's: a 2-core AMD EPYC VM), in latency mode, beside the
