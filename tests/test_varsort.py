@@ -243,3 +243,42 @@ def test_flow_cost_of_a_straight_program_matches_its_latency():
     cost = flow_cost(program, task)
     straight = Program(program.code[2:])
     assert cost.latency_max == latency_estimate(straight.code, 2, 3)
+
+
+@pytest.mark.parametrize("text, code, message", [
+    (VARSORT3.replace("jl end\n", ""), 1, "first fault: input [] (length 0) at line 2"),
+    (VARSORT3 + "jmp end\n", 2, "jump back to label 'end'"),
+    (VARSORT3.replace("two:\n", "end:\n"), 2, "label 'end' is already defined"),
+    (VARSORT3.replace("two:\nmov r3, r1\n", "two:\nmov r3, r2\n"), 2,
+     "on a path of length 2: input [0, 0] (length 2) takes it"),
+])
+def test_cli_hidden_cases(tmp_path, capsys, text, code, message):
+    from discover.cli import main
+
+    path = tmp_path / "p.asm"
+    path.write_text(text)
+    assert main(["verify", str(path), "--task", "varsort3"]) == code
+    captured = capsys.readouterr()
+    shown = captured.out if code == 1 else captured.err
+    assert message in shown
+    if code == 2:
+        assert len(captured.err.strip().splitlines()) == 1 and "Traceback" not in captured.err
+
+
+def test_cli_branches_on_a_fixed_task(tmp_path, capsys):
+    from discover.cli import main
+
+    path = tmp_path / "p.asm"
+    path.write_text(VARSORT3)
+    assert main(["verify", str(path), "--task", "sort3"]) == 2
+    assert "need a variable-length task (varsort3, ISA v2)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_known_varsort_programs(n):
+    from discover.known import known_program
+
+    task = Task.from_name(f"varsort{n}")
+    program = known_program(task)
+    assert verify(program, task).correct
+    assert len(program) <= {3: 21, 4: 37, 5: 63}[n]  # AlphaDev's VarSort lengths
