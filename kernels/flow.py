@@ -17,7 +17,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .interp import UNSET, _decode
+from .interp import BLOCK, UNSET, _apply, _decode
 from .isa import (CMPN, COMPARE, COPY, DST_MEM, FLAG_EQ, FLAG_GT, FLAG_LT, FLAG_UNSET,
                   JMP, JUMP_COND, N_OPCODES, SELECT, SRC_MEM)
 from .jit import JIT, JIT_PARALLEL
@@ -35,79 +35,113 @@ def _flow_into(code, length, inputs, lengths, registers, out, fault, executed, p
     index of the instruction that faulted, 0: none), ``executed`` (instructions run),
     ``path`` (a hash of the jumps met and taken: equal paths, equal hashes). ``trace``:
     ``int8[P, B]`` set to 1 where input i ran instruction k, or an empty array.
+
+    Inputs run in blocks of BLOCK columns (the state stays in cache, as in ``interp``);
+    the varsort tasks list their inputs by length, so most blocks take one path: an
+    instruction that no input of the block runs is skipped, one that all run takes the
+    unmasked loop of the v1 interpreter.
     """
     n, b = inputs.shape
     rows = registers + n + 1
     flags = rows - 1
-    state = np.empty((rows, b), dtype=np.int8)
-    state[:registers] = UNSET
-    state[registers:flags] = inputs
-    state[flags] = _FLAG_UNSET
-    resume = np.zeros(b, dtype=np.int32)
-    active = np.empty(b, dtype=np.int8)  # -1: runs this instruction, 0: skips it
+    block = np.empty((rows, BLOCK), dtype=np.int8)
+    resume = np.empty(BLOCK, dtype=np.int32)
+    active = np.empty(BLOCK, dtype=np.int8)  # -1: runs this instruction, 0: skips it
     fault[:] = 0
     executed[:] = 0
     path[:] = 0
     record = trace.shape[0] > 0
-    fl = state[flags]
-    for k in range(length):
-        op = code[k, 0]
-        d = code[k, 1]
-        s = code[k, 2]
-        count = 0
-        for i in range(b):
-            a = resume[i] <= k
-            active[i] = -np.int8(a)
-            count += a
-        if count == 0:
-            continue
-        if op < N_OPCODES:
-            kind, dr, sr, mask = _decode(op, d, s, registers)
-            if SRC_MEM[op] or DST_MEM[op]:
-                cell = s if SRC_MEM[op] else d
-                for i in range(b):
-                    if active[i] != 0 and cell >= lengths[i]:
-                        fault[i] = k + 1
-                        resume[i] = NEVER
-                        active[i] = 0
-            dst = state[dr]
-            src = state[sr]
-            if kind == COPY:
-                for i in range(b):
-                    take = active[i]
-                    dst[i] = (src[i] & take) | (dst[i] & ~take)
-            elif kind == COMPARE:
-                for i in range(b):
-                    x = dst[i]
-                    y = src[i]
-                    f = np.int8((x < y) * FLAG_LT + (x == y) * FLAG_EQ + (x > y) * FLAG_GT)
+    for start in range(0, b, BLOCK):
+        w = min(BLOCK, b - start)
+        block[:registers, :w] = UNSET
+        block[registers:flags, :w] = inputs[:, start:start + w]
+        block[flags, :w] = _FLAG_UNSET
+        resume[:w] = 0
+        fl = block[flags]
+        horizon = 0  # every input of the block runs instruction k when k >= horizon
+        common = 0  # instructions every input of the block ran (added at the end)
+        for k in range(length):
+            op = code[k, 0]
+            d = code[k, 1]
+            s = code[k, 2]
+            everyone = k >= horizon
+            count = w
+            if everyone:
+                if record or op >= N_OPCODES or SRC_MEM[op] or DST_MEM[op]:
+                    for i in range(w):
+                        active[i] = -1
+            else:
+                count = 0
+                for i in range(w):
+                    a = resume[i] <= k
+                    active[i] = -np.int8(a)
+                    count += a
+                if count == 0:
+                    continue
+            if op < N_OPCODES:
+                kind, dr, sr, mask = _decode(op, d, s, registers)
+                if SRC_MEM[op] or DST_MEM[op]:
+                    cell = s if SRC_MEM[op] else d
+                    for i in range(w):
+                        if active[i] != 0 and cell >= lengths[start + i]:
+                            fault[start + i] = k + 1
+                            if everyone:  # the others ran it: count them one by one
+                                everyone = False
+                                for q in range(w):
+                                    executed[start + q] += common
+                                common = 0
+                            resume[i] = NEVER
+                            active[i] = 0
+                            count -= 1
+                            horizon = NEVER
+                if count == w:
+                    _apply(block, kind, dr, sr, mask, flags, 0, w)
+                else:
+                    dst = block[dr]
+                    src = block[sr]
+                    if kind == COPY:
+                        for i in range(w):
+                            take = active[i]
+                            dst[i] = (src[i] & take) | (dst[i] & ~take)
+                    elif kind == COMPARE:
+                        for i in range(w):
+                            x = dst[i]
+                            y = src[i]
+                            f = np.int8((x < y) * FLAG_LT + (x == y) * FLAG_EQ
+                                        + (x > y) * FLAG_GT)
+                            take = active[i]
+                            fl[i] = (f & take) | (fl[i] & ~take)
+                    elif kind == SELECT:
+                        m = np.int8(mask)
+                        for i in range(w):
+                            take = active[i] & np.int8(-np.int8((fl[i] & m) != 0))
+                            dst[i] = (src[i] & take) | (dst[i] & ~take)
+            elif op == CMPN:
+                for i in range(w):
+                    x = lengths[start + i]
+                    f = np.int8((x < s) * FLAG_LT + (x == s) * FLAG_EQ + (x > s) * FLAG_GT)
                     take = active[i]
                     fl[i] = (f & take) | (fl[i] & ~take)
-            elif kind == SELECT:
-                m = np.int8(mask)
-                for i in range(b):
-                    take = active[i] & np.int8(-np.int8((fl[i] & m) != 0))
-                    dst[i] = (src[i] & take) | (dst[i] & ~take)
-        elif op == CMPN:
-            for i in range(b):
-                x = lengths[i]
-                f = np.int8((x < s) * FLAG_LT + (x == s) * FLAG_EQ + (x > s) * FLAG_GT)
-                take = active[i]
-                fl[i] = (f & take) | (fl[i] & ~take)
-        else:
-            cond = JUMP_COND[op]
-            for i in range(b):
-                if active[i] != 0:
-                    taken = op == JMP or (fl[i] & cond) != 0
-                    if taken:
-                        resume[i] = d
-                    path[i] = path[i] * _PRIME + 2 * k + 1 + taken
-        for i in range(b):
-            executed[i] += active[i] & 1
-        if record:
-            for i in range(b):
-                trace[k, i] = active[i] & 1
-    out[:, :] = state[registers:flags]
+            else:
+                cond = JUMP_COND[op]
+                for i in range(w):
+                    if active[i] != 0:
+                        taken = op == JMP or (fl[i] & cond) != 0
+                        if taken:
+                            resume[i] = d
+                            horizon = max(horizon, d)
+                        path[start + i] = path[start + i] * _PRIME + 2 * k + 1 + taken
+            if everyone:
+                common += 1
+            else:
+                for i in range(w):
+                    executed[start + i] += active[i] & 1
+            if record:
+                for i in range(w):
+                    trace[k, start + i] = active[i] & 1
+        for i in range(w):
+            executed[start + i] += common
+        out[:, start:start + w] = block[registers:flags, :w]
 
 
 @numba.njit(**JIT)
