@@ -112,7 +112,7 @@ def bench_rows(programs, task: Task, config, notes=None, progress=None,
 
 def _measure(cands, task: Task, config, lengths, add, notes):
     from discover.export import to_function, to_numba_functions
-    from discover.measure import _time_batched, _time_chunks
+    from discover.measure import _time_chunks
     from discover.native import NativeError, SamplingConfig, native_unavailable, ratio
     from discover.native.varsort import (VarBatch, random_lengths, time_varsort,
                                          varsort_arrays)
@@ -180,10 +180,28 @@ def _measure(cands, task: Task, config, lengths, add, notes):
                              config.repeats, fresh=lambda c: [x.copy() for x in c]),
                 len(program))
             add(f"{label} exported", f"numba, batched rows, {what}",
-                _time_batched(lambda y, f=rows_fn: f(y, sizes), arrays, batched_repeats),
-                len(program))
+                _time_rows_fresh_lengths(rows_fn, arrays, task, batched_repeats,
+                                         config.seed), len(program))
     else:
         notes.append("numba rows skipped")
+
+
+def _time_rows_fresh_lengths(rows_fn, arrays: np.ndarray, task: Task, repeats: int,
+                             seed: int) -> list[float]:
+    """ns per row of ``rows_fn(copy_of_arrays, lengths)``, one sample per pass, with
+    lengths drawn afresh for every pass (seeded): the same lengths pass after pass would
+    be learned by the branch predictor."""
+    import time
+
+    rng = np.random.default_rng([seed, 2])
+    samples = []
+    for _ in range(repeats):
+        data = arrays.copy()
+        lengths = rng.integers(0, task.n + 1, size=len(arrays))  # int64[M]
+        t0 = time.perf_counter_ns()
+        rows_fn(data, lengths)
+        samples.append((time.perf_counter_ns() - t0) / len(arrays))
+    return samples
 
 
 def format_table(rows, task: Task, config) -> str:
