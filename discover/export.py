@@ -9,6 +9,11 @@ comparable values (ints, floats, strings, tuples); the Numba export sorts numeri
 the C export sorts ``int64_t`` (or ``int32_t``) arrays with the exact instruction
 sequence, as GCC extended inline assembly, with a portable C fallback.
 
+A varsortN program (ISA v2: jumps, ``cmp n, K``, the length known at run time) is
+exported by ``discover.export_flow``: ``varsortN(a)`` sorts 0..N items and refuses more
+(Python and Numba write the forward jumps as nested if/else; C has goto, and its inline
+assembly keeps the jumps and labels). Fixed-size exports never go there.
+
 Generated functions are loaded from real files (a cache folder keyed by the source's
 hash), never ``exec``-ed from a string, so tracebacks, ``inspect.getsource`` and Numba's
 on-disk cache all work on them.
@@ -251,7 +256,8 @@ def _live_flags_safe(blocks, k: int) -> bool:
 
 
 def to_python_source(program: Program, task: Task, force: bool = False) -> str:
-    """A dependency-free Python module defining ``sortN(a)``: sorts a[0..N-1] in place.
+    """A dependency-free Python module defining ``sortN(a)``: sorts a[0..N-1] in place
+    (varsortN: ``varsortN(a)`` sorts the 0..N items of a, see ``discover.export_flow``).
 
     ExportError if the program is incorrect (unless ``force``) or ill-formed.
     """
@@ -291,7 +297,8 @@ def _select_body(program: Program, indent: str, memory, conditional) -> list[str
 
 
 def to_numba_source(program: Program, task: Task, force: bool = False) -> str:
-    """A module with ``sortN(a)`` (1-D array, in place) and ``sortN_rows(x)`` ((M, N) rows).
+    """A module with ``sortN(a)`` (1-D array, in place) and ``sortN_rows(x)`` ((M, N) rows)
+    (varsortN: ``varsortN(a)`` and ``varsortN_rows(x, lengths)``).
 
     Conditional expressions instead of `if` blocks: LLVM turns them into cmov/select, so
     the compiled code stays branch-free like the program.
@@ -336,7 +343,8 @@ def _asm_lines(program: Program, size: int) -> list[str]:
 
 def to_c_source(program: Program, task: Task, force: bool = False,
                 ctype: str = "int64") -> str:
-    """C with ``void sortN(T *a)``: inline assembly on GCC/Clang x86-64, else portable C.
+    """C with ``void sortN(T *a)``: inline assembly on GCC/Clang x86-64, else portable C
+    (varsortN: ``int varsortN(T *a, size_t n)``, -1 for n > N; see ``discover.export_flow``).
 
     Both versions are always defined (``sortN_asm`` only on x86-64 GCC/Clang, and
     ``sortN_portable``), so either can be called and compared.

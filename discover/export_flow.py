@@ -224,10 +224,36 @@ def _render(stmts: list, indent: str, memory, select: bool, flags=None) -> list:
                 lines.append((indent, f"if {lhs} {relation} {rhs}:", f"{text} (taken)"))
                 lines += then
                 if has[1]:
-                    lines.append((indent, "else:", None))
-                    lines += other
+                    chained = _elif(fall, indent, memory, select, (lhs, rhs))
+                    if chained is not None:
+                        lines += chained
+                    else:
+                        lines.append((indent, "else:", None))
+                        lines += other
         k += 1
     return lines
+
+
+def _elif(fall: list, indent: str, memory, select: bool, flags) -> list | None:
+    """The fall-through of a jump as ``elif``, where it is only comments and ``cmp n, K``
+    then one conditional jump (``else: if c: ...`` is ``elif c: ...``); else None."""
+    comments = []
+    for j, s in enumerate(fall):
+        if s[0] == "note":
+            comments.append(s[1])
+        elif s[0] == "cmpn":
+            comments.append(s[2])
+            flags = ("n", str(s[1]))
+        elif s[0] == "branch" and j == len(fall) - 1:
+            lines = _render(fall[j:], indent, memory, select, flags)
+            first_indent, code, comment = lines[0]
+            if code is None or not code.startswith("if "):
+                return None
+            lines[0] = (first_indent, "el" + code, "; ".join(comments + [comment]))
+            return lines
+        else:
+            return None
+    return None
 
 
 def _format_lines(lines: list) -> list[str]:
@@ -412,7 +438,7 @@ def c_source(program: Program, task: Task, info, ty: str, size: int,
               f"static inline void {name}_portable({ty} *a, long n)", "{",
               f"    {ty} {declare}lhs = 0, rhs = 0;"]
     lines += _portable_lines(program, ty)
-    lines += [f"    (void)a; (void)n; (void)lhs; (void)rhs;", "}", ""]
+    lines += ["    (void)a; (void)n; (void)lhs; (void)rhs;", "}", ""]
     if len(used) <= max_registers:
         asm = _asm_lines(program, size)
         width = max(len(text) for text, _ in asm) + 8
