@@ -515,3 +515,46 @@ def test_same_seed_same_lengths_and_arrays():
     assert lengths.min() == 0 and lengths.max() == 4
     assert np.array_equal(varsort_arrays(task, 10, 1), varsort_arrays(task, 10, 1))
     assert np.array_equal(random_lengths(task, 7, 0, length=2), np.full(7, 2))
+
+
+def _many_registers() -> tuple[Program, Task]:
+    """The human varsort3 routine after loading r4..r15: 16 registers, too many for the
+    asm beside the array and the length."""
+    task = Task.from_name("varsort3", registers=16)
+    pre = [(CMPN, 0, 1), (JL, None, 0)] + [(LOAD, r, 0) for r in range(4, 16)]
+    rows = pre + [(op, dst + len(pre) if op in JUMPS else dst, src)
+                  for op, dst, src in varsort_program(3)]
+    rows[1] = (JL, len(rows), 0)
+    return Program.from_instructions(rows), task
+
+
+@pytest.mark.skipif(native_unavailable() is not None and "x86-64" not in (REASON or ""),
+                    reason="no C compiler")
+def test_too_many_registers_for_asm_exports_portable_c(tmp_path):
+    program, task = _many_registers()
+    source = to_c_source(program, task)
+    assert "portable C only" in source and "__asm__" not in source
+    main_c = tmp_path / "main.c"
+    main_c.write_text(source + r"""
+#include <stdio.h>
+int main(void)
+{
+    int64_t a[3] = {3, 1, 2};
+    int r = varsort3(a, 3);
+    printf("%d %ld %ld %ld\n", r, (long)a[0], (long)a[1], (long)a[2]);
+    return 0;
+}
+""")
+    exe = tmp_path / "main"
+    subprocess.run([compiler(), "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(exe),
+                    str(main_c)], check=True, capture_output=True)
+    out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+    assert out.split() == ["0", "1", "2", "3"]
+    if REASON is None:
+        from discover.native.varsort import VarBatch
+
+        batch = VarBatch([program], task)
+        assert batch.has_asm == [False]
+        x = np.ascontiguousarray(task.inputs.T.astype(np.int64))
+        batch.sort_rows(x, task.lengths, batch.routine(0))
+        assert np.array_equal(x, task.expected.T)
