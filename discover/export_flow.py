@@ -34,6 +34,8 @@ __all__ = ["MAX_TREE_STATEMENTS", "c_source", "label_identifiers", "numba_source
 
 MAX_TREE_STATEMENTS = 20_000
 """Most statements the nested-if form of a program may have (Python and Numba exports)."""
+MAX_TREE_DEPTH = 90
+"""Most nested ``if`` levels (Python's tokenizer stops at 100 indentation levels)."""
 
 # The relation that holds when a conditional jump is NOT taken ('<' -> '>=').
 _NEGATED = {"<": ">=", ">=": "<", ">": "<=", "<=": ">", "==": "!=", "!=": "=="}
@@ -99,15 +101,33 @@ def tree_size(program: Program) -> int:
     return size(_tree(program))
 
 
+def _depth(stmts, memo: dict) -> int:
+    key = id(stmts)
+    if key not in memo:
+        memo[key] = max([1 + max(_depth(s[3], memo), _depth(s[4], memo))
+                         for s in stmts if s[0] == "branch"], default=0)
+    return memo[key]
+
+
 def _check_tree(program: Program) -> list:
     from discover.export import ExportError
 
-    count = tree_size(program)
-    if count > MAX_TREE_STATEMENTS:
-        raise ExportError(f"the program's paths written as nested if/else take {count} "
-                          f"statements, over the {MAX_TREE_STATEMENTS} this export writes "
-                          "(Python has no goto); export it as C")
-    return _tree(program)
+    try:
+        tree = _tree(program)
+        count = tree_size(program)
+        depth = _depth(tree, {})
+    except RecursionError:
+        count = depth = None
+    if count is None or count > MAX_TREE_STATEMENTS:
+        raise ExportError("the program's paths written as nested if/else take "
+                          f"{'too many' if count is None else count} statements, over the "
+                          f"{MAX_TREE_STATEMENTS} this export writes (Python has no goto); "
+                          "export it as C")
+    if depth > MAX_TREE_DEPTH:
+        raise ExportError(f"the program's jumps written as nested if/else are {depth} levels "
+                          f"deep, over the {MAX_TREE_DEPTH} this export writes (Python has no "
+                          "goto); export it as C")
+    return tree
 
 
 def _reads_flags(s) -> bool:

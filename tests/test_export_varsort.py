@@ -176,6 +176,22 @@ def test_too_many_paths_for_nested_ifs_is_refused_but_c_is_written():
     assert fn([3, 1, 2]) == [1, 2, 3]
 
 
+def test_too_deep_nesting_is_refused():
+    # 200 jumps to the end, each nesting the rest one level deeper; then 2000 (deeper
+    # than Python's recursion limit while the tree is built).
+    task = Task.from_name("varsort3")
+    for count in (200, 2000):
+        rows = [(CMPN, 0, 3)]
+        rows += [(JL, None, 0)] * count
+        offset = len(rows)
+        rows += [(op, dst + offset if op in JUMPS else dst, src)
+                 for op, dst, src in varsort_program(3)]
+        rows = [(op, len(rows) if dst is None else dst, src) for op, dst, src in rows]
+        program = Program.from_instructions(rows)
+        with pytest.raises(ExportError, match="nested if/else"):
+            to_python_source(program, task, force=True)
+
+
 # --- Random programs with jumps: the exports against the interpreter ---------------------
 
 
