@@ -263,9 +263,12 @@ def to_python_source(program: Program, task: Task, force: bool = False) -> str:
     """
     info = check_exportable(program, task, force)
     if task.variable:
-        from discover.export_flow import python_source
+        from discover.export_flow import FlowExportError, python_source
 
-        return python_source(program, task, info)
+        try:
+            return python_source(program, task, _comment_block(info, "# "))
+        except FlowExportError as error:
+            raise ExportError(str(error)) from None
     n = task.n
     body = _python_body(program, "    ", lambda i: f"a[{i}]")
     return (_comment_block(info, "# ")
@@ -305,9 +308,12 @@ def to_numba_source(program: Program, task: Task, force: bool = False) -> str:
     """
     info = check_exportable(program, task, force)
     if task.variable:
-        from discover.export_flow import numba_source
+        from discover.export_flow import FlowExportError, numba_source
 
-        return numba_source(program, task, info)
+        try:
+            return numba_source(program, task, _comment_block(info, "# "), _NUMBA_OPTIONS)
+        except FlowExportError as error:
+            raise ExportError(str(error)) from None
     name, n = task.name, task.n
 
     def select(cond, then, other):
@@ -357,7 +363,8 @@ def to_c_source(program: Program, task: Task, force: bool = False,
         from discover.export_flow import c_source
 
         # The length takes one more register than the fixed sorts' asm.
-        return c_source(program, task, info, ty, size, MAX_ASM_REGISTERS - 1)
+        return c_source(program, task, _comment_block(info, " * "), ty, size,
+                        MAX_ASM_REGISTERS - 1)
     name = task.name
     used = _used_registers(program)
     declare = ", ".join(f"r{r}" for r in used)

@@ -15,7 +15,8 @@ here. Each language gets the program with its control flow made explicit:
   ``if``, its fall-through in the ``else``; a ``jmp`` just continues at its label),
   duplicating the code after a join in every branch that reaches it. Programs are small
   (the human varsort8 routine writes about 500 lines); one whose tree would exceed
-  ``MAX_TREE_STATEMENTS`` statements is refused with an ExportError.
+  ``MAX_TREE_STATEMENTS`` statements is refused (``FlowExportError``, which
+  ``discover.export`` reports as its ExportError).
 
 The exported functions check the length first: more items than the task's N is a
 ValueError (Python, Numba) or a return value of -1 with the array untouched (C).
@@ -29,7 +30,7 @@ from discover.kernels import (CMPN, CONTROL, JMP, N_OPCODES, OPCODES, Program, T
                               format_instruction)
 from discover.kernels.isa import MEM, REG
 
-__all__ = ["MAX_TREE_STATEMENTS", "c_source", "label_identifiers", "numba_source",
+__all__ = ["FlowExportError", "MAX_TREE_DEPTH", "MAX_TREE_STATEMENTS", "c_source", "label_identifiers", "numba_source",
            "python_source", "tree_size"]
 
 MAX_TREE_STATEMENTS = 20_000
@@ -109,9 +110,11 @@ def _depth(stmts, memo: dict) -> int:
     return memo[key]
 
 
-def _check_tree(program: Program) -> list:
-    from discover.export import ExportError
+class FlowExportError(ValueError):
+    """A program this module cannot write (its nested-if form is too large or too deep)."""
 
+
+def _check_tree(program: Program) -> list:
     try:
         tree = _tree(program)
         count = tree_size(program)
@@ -119,12 +122,12 @@ def _check_tree(program: Program) -> list:
     except RecursionError:
         count = depth = None
     if count is None or count > MAX_TREE_STATEMENTS:
-        raise ExportError("the program's paths written as nested if/else take "
+        raise FlowExportError("the program's paths written as nested if/else take "
                           f"{'too many' if count is None else count} statements, over the "
                           f"{MAX_TREE_STATEMENTS} this export writes (Python has no goto); "
                           "export it as C")
     if depth > MAX_TREE_DEPTH:
-        raise ExportError(f"the program's jumps written as nested if/else are {depth} levels "
+        raise FlowExportError(f"the program's jumps written as nested if/else are {depth} levels "
                           f"deep, over the {MAX_TREE_DEPTH} this export writes (Python has no "
                           "goto); export it as C")
     return tree
@@ -164,11 +167,13 @@ def _live_ok(stmts: list, start: int, regs: set[int], dirty: bool = False) -> bo
     return True
 
 
-def _operand_text(op: int, dst: int, src: int, template: str, memory) -> str:
+def _operand_text(op: int, dst: int, src: int, template: str, memory,
+                  register=lambda i: f"r{i}") -> str:
+    """A table template with its operands written as ``register(i)`` / ``memory(i)``."""
     spec = OPCODES[op]
 
     def operand(kind, value):
-        return f"r{value}" if kind == REG else memory(value) if kind == MEM else ""
+        return register(value) if kind == REG else memory(value) if kind == MEM else ""
 
     return template.format(dst=operand(spec.dst, dst), src=operand(spec.src, src))
 
@@ -289,15 +294,13 @@ def _format_lines(lines: list) -> list[str]:
     return out
 
 
-def python_source(program: Program, task: Task, info) -> str:
+def python_source(program: Program, task: Task, header: str) -> str:
     """A dependency-free module with ``varsortN(a)``: sorts a list (or array) of 0..N
     items in place and returns it; ValueError for more than N items."""
-    from discover.export import _comment_block
-
     tree = _check_tree(program)
     name, n = task.name, task.n
     body = _format_lines(_render(tree, "    ", lambda i: f"a[{i}]", select=False))
-    return (_comment_block(info, "# ")
+    return (header
             + "\n\n"
             + f"def {name}(a):\n"
             + f'    """Sort the 0..{n} items of a (a list or 1-D array) in place and return a.\n\n'
@@ -312,18 +315,16 @@ def python_source(program: Program, task: Task, info) -> str:
             + "    return a\n")
 
 
-def numba_source(program: Program, task: Task, info) -> str:
+def numba_source(program: Program, task: Task, header: str, options: str) -> str:
     """A module with ``varsortN(a)`` (a 1-D array of 0..N items, in place) and
     ``varsortN_rows(x, lengths)`` (row i of an (M, N) array holds ``lengths[i]`` items)."""
-    from discover.export import _NUMBA_OPTIONS, _comment_block
-
     tree = _check_tree(program)
     name, n = task.name, task.n
     one = _format_lines(_render(tree, "    ", lambda i: f"a[{i}]", select=True))
     rows = _format_lines(_render(tree, "        ", lambda i: f"x[i, {i}]", select=True))
-    return (_comment_block(info, "# ")
+    return (header
             + "import numba\n\n\n"
-            + f"@numba.njit({_NUMBA_OPTIONS})\n"
+            + f"@numba.njit({options})\n"
             + f"def {name}(a):\n"
             + f'    """Sort the 0..{n} items of a 1-D array in place and return it '
               f'(ValueError for more)."""\n'
@@ -332,7 +333,7 @@ def numba_source(program: Program, task: Task, info) -> str:
             + f"        raise ValueError({_too_long(name, n, 'n')})\n"
             + "\n".join(one) + "\n"
             + "    return a\n\n\n"
-            + f"@numba.njit({_NUMBA_OPTIONS})\n"
+            + f"@numba.njit({options})\n"
             + f"def {name}_rows(x, lengths):\n"
             + f'    """Sort x[i, :lengths[i]] of an (M, {n}) array in place, for every row i; '
               f'return x."""\n'
@@ -434,24 +435,20 @@ def _asm_lines(program: Program, size: int) -> list[tuple[str, str]]:
 
 
 def _att(op: int, dst: int, src: int, size: int) -> str:
-    from discover.export import _statement
-
-    return _statement(OPCODES[op].att, op, dst, src, lambda i: f"%[r{i}]",
-                      lambda i: f"{size * i}(%[a])")
+    return _operand_text(op, dst, src, OPCODES[op].att, lambda i: f"{size * i}(%[a])",
+                         lambda i: f"%[r{i}]")
 
 
-def c_source(program: Program, task: Task, info, ty: str, size: int,
+def c_source(program: Program, task: Task, header: str, ty: str, size: int,
              max_registers: int) -> str:
     """C with ``int varsortN(T *a, size_t n)``: sorts a[0..n-1] (n <= N) in place and
     returns 0, or returns -1 for n > N and leaves a alone; inline assembly on GCC/Clang
     x86-64 (``varsortN_asm``), else the portable C with goto (``varsortN_portable``).
     The two routines take ``long n`` and do not check it."""
-    from discover.export import _comment_block
-
     name, n = task.name, task.n
     used = _used_registers(program)
     declare = "".join(f"r{r}, " for r in used)
-    lines = ["/*", _comment_block(info, " * ").rstrip("\n"), " */", "#include <stddef.h>",
+    lines = ["/*", header.rstrip("\n"), " */", "#include <stddef.h>",
              "#include <stdint.h>", ""]
     lines += ["/* Portable C: the same instruction sequence, one statement each; a jump is",
               "   a goto. The length n must be 0..N: not checked here. */",
