@@ -32,6 +32,18 @@ class BenchFiles:
 
 
 @dataclass(frozen=True)
+class BenchLengths:
+    """The lengths a varsort bench times one by one (besides random lengths)."""
+
+    lengths: str | None = None
+    """varsortN only: the fixed lengths timed one by one, e.g. '0,2,3' (default: every
+    length 0..N); lengths drawn uniformly from 0..N per call are always timed."""
+
+    def __post_init__(self):
+        check_text(self, "lengths", optional=True)
+
+
+@dataclass(frozen=True)
 class BenchRank:
     """``discover bench --rank DIR``: re-rank a measured search run's candidates here."""
 
@@ -53,10 +65,26 @@ def add_arguments(parser) -> None:
     options.add(TaskOptions)
     options.add(BenchConfig)
     options.add(BenchFiles, metavars={"json": "FILE", "plot": "FILE.png"})
+    options.add(BenchLengths, metavars={"lengths": "K,K"})
     options.add(BenchRank, metavars={"rank": "DIR"})
     task = options.by_flag["--task"].action  # not required with --rank: checked in run()
     task.required = False
     task.help += " Required, except with --rank (the run's task)."
+
+
+def _lengths(args, task):
+    """The fixed lengths of a varsort bench (None for a fixed sort); UsageError if bad."""
+    text = args.options.build(args, BenchLengths).lengths
+    if not task.variable:
+        if text is not None:
+            raise UsageError(f"--lengths applies to the varsort tasks only, not {task.name}")
+        return None
+    from discover.measure_varsort import parse_lengths
+
+    try:
+        return parse_lengths(text, task)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _plot_formats() -> set[str]:
@@ -80,6 +108,7 @@ def run(args) -> int:
     task = make_task(args)
     config = args.options.build(args, BenchConfig)
     files = args.options.build(args, BenchFiles)
+    lengths = _lengths(args, task)
     # Every output is checked before the timing starts, not after it.
     if files.json is not None:
         check_output_file(files.json, "--json")
@@ -99,18 +128,36 @@ def run(args) -> int:
     )
 
     notes: list[str] = []
-    total = expected_rows(len(candidate_programs(programs, task)), config)
+    if task.variable:
+        from discover import measure_varsort
+
+        total = measure_varsort.expected_rows(
+            len(measure_varsort.candidates(programs, task)), config, len(lengths))
+    else:
+        total = expected_rows(len(candidate_programs(programs, task)), config)
     with tqdm(total=total, desc=f"bench {task.name}", unit="row", file=sys.stderr,
               disable=not sys.stderr.isatty(), leave=False) as bar:
-        rows = bench_rows(programs, task, config, notes, progress=bar.update)
+        if task.variable:
+            rows = measure_varsort.bench_rows(programs, task, config, notes,
+                                              progress=bar.update, lengths=lengths)
+        else:
+            rows = bench_rows(programs, task, config, notes, progress=bar.update)
     for note in notes:
         print(f"discover: {note}", file=sys.stderr)
-    print(format_table(rows, task, config), end="")
+    if task.variable:
+        print(measure_varsort.format_table(rows, task, config), end="")
+    else:
+        print(format_table(rows, task, config), end="")
     if files.json is not None:
         from discover.runs import write_json
 
+        payload = rows_payload(rows, task, config, notes)
+        if task.variable:
+            payload["lengths"] = list(lengths)
+            payload["vs_network_is"] = ("the human routine (discover baseline --task "
+                                        f"{task.name})")
         try:
-            write_json(files.json, rows_payload(rows, task, config, notes))
+            write_json(files.json, payload)
         except OSError as error:
             raise UsageError(f"cannot write {files.json}: {error.strerror or error}") from None
     if files.plot is not None:

@@ -1,4 +1,7 @@
-"""``discover export PROGRAM --task T``: the program as Python, Numba or C source."""
+"""``discover export PROGRAM --task T``: the program as Python, Numba or C source.
+
+A varsortN task (``--task varsort3``) exports ``varsort3(a)``, which sorts 0..N items
+(``discover.export_flow``); every format works for it as for the fixed sorts."""
 
 from __future__ import annotations
 
