@@ -33,8 +33,8 @@ class FlowCost:
     executed_mean_inputs: float
     """Instructions run, mean over the test inputs."""
     executed_mean: float
-    """Instructions run, mean over the lengths 0..N (each length weighted alike, its
-    inputs alike)."""
+    """Instructions run, mean over the lengths 0..N (each length weighted alike, or as
+    ``flow_cost``'s weights say; the inputs of a length alike)."""
     latency_max: int
     """The latency estimate of the slowest path (cycles, the model of cost.py)."""
     latency_mean: float
@@ -43,11 +43,12 @@ class FlowCost:
     """``(n, mean instructions run, mean latency estimate)`` per length n."""
 
 
-def flow_cost(program: Program, task: Task) -> FlowCost:
+def flow_cost(program: Program, task: Task, weights=None) -> FlowCost:
     """Cost figures of a (well-formed) program over ``task``'s inputs, path by path: a
     path's latency is the model's estimate of the v1 instructions it runs, at least its
     instructions run over the issue width (jumps and ``cmp n`` take issue slots; branch
-    prediction is for ``discover bench`` to measure)."""
+    prediction is for ``discover bench`` to measure). ``weights``: how likely each length
+    0..N is (``executed_mean`` and ``latency_mean`` are means under it; None: uniform)."""
     code = program.code
     inputs, lengths = task.inputs, task.lengths
     _, _, executed, path = run_flow(code, inputs, lengths, task.registers)
@@ -64,11 +65,18 @@ def flow_cost(program: Program, task: Task) -> FlowCost:
     for m in range(int(lengths.min()), int(lengths.max()) + 1):
         mask = lengths == m
         by_length.append((m, float(executed[mask].mean()), float(per_input[mask].mean())))
+    if weights is None:
+        weights = np.ones(len(by_length))
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (len(by_length),) or weights.min() < 0 or weights.sum() <= 0:
+        raise ValueError(f"weights: one non-negative weight per length "
+                         f"0..{task.n}, not all zero, got {weights.tolist()}")
+    weights = weights / weights.sum()
     return FlowCost(paths=len(keys), executed_max=int(executed.max()),
                     executed_mean_inputs=float(executed.mean()),
-                    executed_mean=float(np.mean([e for _, e, _ in by_length])),
+                    executed_mean=float(sum(p * e for p, (_, e, _) in zip(weights, by_length))),
                     latency_max=int(latency.max()),
-                    latency_mean=float(np.mean([t for _, _, t in by_length])),
+                    latency_mean=float(sum(p * t for p, (_, _, t) in zip(weights, by_length))),
                     by_length=tuple(by_length))
 
 

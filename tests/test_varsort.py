@@ -282,3 +282,11 @@ def test_known_varsort_programs(n):
     program = known_program(task)
     assert verify(program, task).correct
     assert len(program) <= {3: 21, 4: 37, 5: 63}[n]  # AlphaDev's VarSort lengths
+
+
+def test_flow_cost_under_a_length_distribution():
+    task = Task.from_name("varsort3")
+    only3 = flow_cost(varsort3(), task, weights=[0, 0, 0, 1])
+    assert only3.executed_mean == 21
+    with pytest.raises(ValueError, match="one non-negative weight per length 0..3"):
+        flow_cost(varsort3(), task, weights=[1, 1])
