@@ -131,12 +131,14 @@ def _flow_into(code, length, inputs, lengths, registers, out, fault, executed, p
                             resume[i] = d
                             horizon = max(horizon, d)
                         path[start + i] = path[start + i] * _PRIME + 2 * k + 1 + taken
+                        if record:
+                            trace[k, start + i] = 1 + taken
             if everyone:
                 common += 1
             else:
                 for i in range(w):
                     executed[start + i] += active[i] & 1
-            if record:
+            if record and (op < N_OPCODES or op == CMPN):  # a jump recorded its way
                 for i in range(w):
                     trace[k, start + i] = active[i] & 1
         for i in range(w):
@@ -163,7 +165,8 @@ def run_flow(code, inputs, lengths, registers):
 
 @numba.njit(**JIT)
 def trace_flow(code, inputs, lengths, registers):
-    """``int8[P, B]``: 1 where input column i runs instruction k (its path)."""
+    """``int8[P, B]``: where input column i runs instruction k (its path), 1; 2 for a
+    jump it takes."""
     n, b = inputs.shape
     out = np.empty_like(inputs)
     fault = np.empty(b, dtype=np.int32)

@@ -19,6 +19,13 @@ from .isa import (CMPN, CONTROL, N_OPCODES, OPCODES, REG, Program, ProgramError,
 from .tasks import Task
 
 
+MISPREDICT_CYCLES = 16
+"""Cycles a mispredicted branch costs in the model (``discover bench`` on the reference
+machine: about 5.6 ns a misprediction at ~3 GHz, from programs that differ only in the
+order of their branches)."""
+BRANCH_CYCLES = 1
+"""Cycles a conditional jump costs in the model even when predicted (the front end's
+bubble on a taken one, a port on either)."""
 _ON_PATH = re.compile(r"on a path of length (\d+)$")
 
 
@@ -41,6 +48,24 @@ class FlowCost:
     """The latency estimate, mean over the lengths 0..N as ``executed_mean``."""
     by_length: tuple[tuple[int, float, float], ...]
     """``(n, mean instructions run, mean latency estimate)`` per length n."""
+    mispredictions: float = 0.0
+    """Conditional jumps mispredicted per call, mean over the lengths as ``latency_mean``,
+    by a predictor that knows which way each jump went before in the same call (global
+    history, as modern cores' predictors keep) and, given that, guesses a jump's likelier
+    way: each jump, for each history before it, mispredicts the less likely way's share.
+    Random lengths make a varsort's branches the larger part of its time on real cores:
+    ``discover bench`` measures it."""
+
+    branches: float = 0.0
+    """Conditional jumps run per call, mean over the lengths as ``latency_mean``."""
+
+    @property
+    def expected_cycles(self) -> float:
+        """``latency_mean`` + MISPREDICT_CYCLES x ``mispredictions`` + BRANCH_CYCLES x
+        ``branches``: the model's time of one call on random lengths (what ``--cost
+        latency`` ranks varsort programs by)."""
+        return (self.latency_mean + MISPREDICT_CYCLES * self.mispredictions
+                + BRANCH_CYCLES * self.branches)
 
 
 def flow_cost(program: Program, task: Task, weights=None) -> FlowCost:
@@ -56,11 +81,12 @@ def flow_cost(program: Program, task: Task, weights=None) -> FlowCost:
     keys, first, which = np.unique(path, return_index=True, return_inverse=True)
     latency = np.empty(len(keys), dtype=np.int64)
     for j, column in enumerate(first):
-        rows = code[trace[:, column] == 1]
+        rows = code[trace[:, column] != 0]
         straight = np.ascontiguousarray(rows[rows[:, 0] < N_OPCODES])
         latency[j] = max(int(latency_estimate(straight, task.n, task.registers)),
                          -(-len(rows) // ISSUE_WIDTH))
     per_input = latency[which.reshape(-1)]
+    weight_of = np.zeros(task.n_inputs)  # each input's probability (length, then alike)
     by_length = []
     for m in range(int(lengths.min()), int(lengths.max()) + 1):
         mask = lengths == m
@@ -72,12 +98,33 @@ def flow_cost(program: Program, task: Task, weights=None) -> FlowCost:
         raise ValueError(f"weights: one non-negative weight per length "
                          f"0..{task.n}, not all zero, got {weights.tolist()}")
     weights = weights / weights.sum()
+    for (m, _, _), p in zip(by_length, weights):
+        mask = lengths == m
+        weight_of[mask] = p / mask.sum()
+    # the branch sequence of each path (its first input's trace), weighted by its inputs
+    branches: dict = {}
+    branch_count = 0.0
+    for j, column in enumerate(first):
+        sequence, history = [], ()
+        for k in np.flatnonzero(trace[:, column]):
+            op, target, _ = (int(v) for v in code[k])
+            if op in CONTROL and CONTROL[op].reads_flags:
+                taken = int(trace[k, column] == 2)
+                sequence.append((k, history, taken))
+                history = history + ((k, taken),)
+        mass = float(weight_of[which.reshape(-1) == j].sum())
+        branch_count += mass * len(sequence)
+        for k, before, taken in sequence:
+            entry = branches.setdefault((k, before), [0.0, 0.0])
+            entry[taken] += mass
+    mispredictions = sum(min(a, b) for a, b in branches.values())
     return FlowCost(paths=len(keys), executed_max=int(executed.max()),
                     executed_mean_inputs=float(executed.mean()),
                     executed_mean=float(sum(p * e for p, (_, e, _) in zip(weights, by_length))),
                     latency_max=int(latency.max()),
                     latency_mean=float(sum(p * t for p, (_, _, t) in zip(weights, by_length))),
-                    by_length=tuple(by_length))
+                    by_length=tuple(by_length), mispredictions=float(mispredictions),
+                    branches=float(branch_count))
 
 
 def _reads(op: int, dst: int, src: int) -> tuple[list[int], bool]:
@@ -96,12 +143,12 @@ def path_witness(program: Program, task: Task, index: int, length: int | None = 
     needs); None if none does."""
     trace = trace_flow(program.code, task.inputs, task.lengths, task.registers)
     regs, flags_needed = _reads(*(int(v) for v in program.code[index]))
-    reached = trace[index] == 1
+    reached = trace[index] != 0
     if length is not None:
         reached &= task.lengths == length
     for column in np.flatnonzero(reached):
         written, flags = set(), False
-        for k in np.flatnonzero(trace[:index, column]):
+        for k in np.flatnonzero(trace[:index, column]):  # the instructions it ran
             op, dst, _ = (int(v) for v in program.code[k])
             if op == CMPN or (op < N_OPCODES and OPCODES[op].writes_flags):
                 flags = True
@@ -187,7 +234,10 @@ class Verification:
                 f"{cost.executed_mean:.2f} over the lengths 0..{task.n} alike\n"
                 f"paths: {cost.paths}\n"
                 f"latency estimate: {cost.latency_max} cycles on the slowest path, mean "
-                f"{cost.latency_mean:.2f} (model)\n")
+                f"{cost.latency_mean:.2f} (model)\n"
+                f"branches on random lengths: {cost.branches:.2f} a call, "
+                f"{cost.mispredictions:.2f} mispredicted (model: {cost.expected_cycles:.1f} "
+                f"cycles a call)\n")
 
 
 def check_program(program: Program, task: Task) -> None:

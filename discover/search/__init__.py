@@ -123,7 +123,8 @@ def search(task: Task, method: str | None = None, config=None, *,
         if method == "enum":
             return search_varsort(task, monitor, seed=0, width=None, method="enum")
         return search_varsort(task, monitor, seed=config.seed, width=config.width,
-                              restarts=config.restarts, method="beam")
+                              restarts=config.restarts, method="beam",
+                              branches=config.cost == "latency")
     if task.variable and method == "random":
         raise ValueError(f"--method random does not search the varsort tasks "
                          f"(use beam, enum or stochastic)")

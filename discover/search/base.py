@@ -331,9 +331,9 @@ def fitted_model_for(task: Task) -> np.ndarray:
 
 def fitted_cycles(program: Program, task: Task) -> float:
     """The fitted model's cycles for ``program`` (``fitted_model_for``); a varsort
-    program: the latency estimate, mean over the lengths (no model is fitted to branches)."""
+    program: ``FlowCost.expected_cycles`` (no model is fitted to branches)."""
     if task.variable:
-        return flow_cost(program, task).latency_mean
+        return flow_cost(program, task).expected_cycles
     return float(modelled_latency(program.code, task.n, task.registers,
                                   fitted_model_for(task)))
 
@@ -358,8 +358,8 @@ class CostMonitor(Monitor):
         """Sort key of a program under the objective (lower is better)."""
         if self.objective == "fitted":
             return (fitted_cycles(program, task), len(program))
-        if task.variable:  # the model's estimate, mean over the lengths (kernels/verify.py)
-            latency = flow_cost(program, task).latency_mean
+        if task.variable:  # on random lengths, mispredicted branches included
+            latency = flow_cost(program, task).expected_cycles
         else:
             latency = int(latency_estimate(program.code, task.n, task.registers))
         if self.objective == "latency":

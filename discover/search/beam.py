@@ -50,6 +50,7 @@ from .base import Monitor, SearchResult, SearchStopped
 __all__ = ["BeamConfig", "network_variants", "search_beam"]
 
 ORDERS = ("search", "random", "fixed")
+BEAM_COSTS = ("length", "latency")
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,14 @@ class BeamConfig:
     core); results are taken in restart order, so the count changes nothing else."""
     memory_limit_gb: float = 8.0
     """Refuse to start when the beams' machine states would need more than this."""
+    cost: str = "length"
+    """What the kept program minimises after correctness: 'length', or 'latency' (the
+    latency estimate of kernels/cost.py; for varsort, the estimate on random lengths with
+    mispredicted branches, FlowCost.expected_cycles), then length."""
 
     def __post_init__(self):
         check_seed(self, "seed")
+        check_choice(self, "cost", BEAM_COSTS)
         check_int(self, "width", 1, 1 << 16)
         check_choice(self, "orders", ORDERS)
         check_int(self, "sample", 64, 1 << 24)

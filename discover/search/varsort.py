@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from discover.kernels import (CMOVG, CMP, CMPN, JE, JL, JLE, JUMPS, LOAD, MOV, STORE, Program, Task,
+from discover.kernels import (CMOVG, CMP, CMPN, CONTROL, JE, JL, JLE, JMP, JNE, JUMPS, LOAD, MOV, STORE, Program, Task,
                               baseline_program, step)
 from discover.kernels import exchange as kex
 
@@ -195,6 +195,35 @@ def skeleton(items, n: int) -> list[tuple]:
     return blocks
 
 
+def dispatch_skeleton(n: int) -> list[tuple]:
+    """Branch on the length first, then run code with no more branches: ``cmp n, N; je
+    E{N}`` ... ``cmp n, 3; je E3; cmp n, 2; jne end``, each entry ``E{m}`` loading m0 ..
+    m{m-1} and jumping (``jmp``, always predicted) into the selection network's tail at
+    the point from which it sorts m wires (the largest to wire m-1, then m-2 ...). Longer
+    than the shared skeletons (each length loads its own items; selection has N(N-1)/2
+    comparators), but an input meets only the branches of a decision that peels the
+    lengths N, N-1 ... 3 first and leaves 0 and 1 (one outcome) to the last test, which
+    a branch predictor that learns each branch's likelier way mispredicts least often on
+    random lengths (``FlowCost.mispredictions``)."""
+    blocks = []
+    for m in range(n, 2, -1):
+        blocks += [("cmpn", m), ("jump", JE, ("entry", m))]
+    blocks += [("cmpn", 2), ("jump", JNE, END)]
+    for m in range(2, n + 1):
+        if m > 2:  # length 2 falls through the last test
+            blocks.append(("label", ("entry", m)))
+        blocks += [("load", w) for w in range(m)]
+        if m < n:
+            blocks.append(("jump", JMP, ("tail", m)))
+    for k in range(n, 1, -1):
+        if k < n:
+            blocks.append(("label", ("tail", k)))
+        blocks += [("cx", i, k - 1) for i in range(k - 1)]
+        blocks.append(("store", k - 1))
+    blocks += [("store", 0), ("label", END)]
+    return blocks
+
+
 def plain_length(blocks) -> int:
     """The length with every compare-exchange in four instructions (no moves at labels)."""
     return sum(4 if b[0] == "cx" else 0 if b[0] == "label" else 1 for b in blocks)
@@ -270,8 +299,10 @@ class _Compiler:
         if kind == "jump":
             _, op, name = block
             label = self.label_index[name]
-            cond = {JL: 1, JE: 2, JLE: 3}[op]
-            taken = active[(node.state[self.flags, active] & cond) != 0]
+            if op == JMP:
+                taken = active
+            else:
+                taken = active[(node.state[self.flags, active] & CONTROL[op].cond) != 0]
             where = node.where.copy()
             where[taken] = DONE if name == END else label
             # the wires those inputs have: beyond them the map means nothing to them
@@ -307,6 +338,8 @@ class _Compiler:
                      node.labels)
         if not end:
             want = dict(node.saved)[label]
+            if not np.any(node.where == ACTIVE):  # after a jmp: only the joining inputs
+                node.wires = want
             moves = self._moves(node, want)
             if moves:
                 wires = list(node.wires)
@@ -520,8 +553,20 @@ def skeletons(n: int, seed: int = 0):
         yield best[0], len(network), blocks
 
 
+def peeled(blocks, n: int) -> list[tuple]:
+    """The skeleton with ``cmp n, N; je P; P:`` ... ``cmp n, 3; je ...`` in front: jumps
+    that go nowhere (to the next instruction) but tell a global-history branch predictor
+    the length in the order that mispredicts least on random lengths (N, N-1 ... 3, then
+    the skeleton's own tests, predicted from them)."""
+    prefix = []
+    for m in range(n, 2, -1):
+        prefix += [("cmpn", m), ("jump", JE, ("peel", m)), ("label", ("peel", m))]
+    return prefix + list(blocks)
+
+
 def search_varsort(task: Task, monitor: Monitor, seed: int = 0, width: int | None = 24,
-                   restarts: int | None = None, method: str = "beam") -> SearchResult:
+                   restarts: int | None = None, method: str = "beam",
+                   branches: bool = False) -> SearchResult:
     """Compile the skeletons (``candidates``, shortest plain length first) until they,
     ``restarts`` or the time run out; the human routine is offered first, then every
     compiled program through ``monitor.found``.
@@ -541,6 +586,8 @@ def search_varsort(task: Task, monitor: Monitor, seed: int = 0, width: int | Non
         with monitor.setup():
             monitor.found(baseline_program(task), task)  # compiles the verifier
             pool = skeletons(task.n, seed)
+            if branches:
+                pool = _with_branch_order(pool, task.n)
             _warm_up(task)
     except SearchStopped:
         return monitor.result(task, method, seed, 0, time.perf_counter() - warm,
@@ -564,7 +611,7 @@ def search_varsort(task: Task, monitor: Monitor, seed: int = 0, width: int | Non
                 break
             seen += 1
             best = len(monitor.best) if monitor.best is not None else None
-            if best is not None and plain - saving * exchanges >= best:
+            if not branches and best is not None and plain - saving * exchanges >= best:
                 skipped += 1
                 continue
             rng = np.random.default_rng([seed, seen])
@@ -580,6 +627,16 @@ def search_varsort(task: Task, monitor: Monitor, seed: int = 0, width: int | Non
              "width": width, "complete": complete, "nodes": expanded,
              "lengths": {str(k): lengths.count(k) for k in sorted(set(lengths))}}
     return monitor.result(task, method, seed, seen, compile_time, notes)
+
+
+def _with_branch_order(pool, n: int):
+    """The dispatch skeleton, then each skeleton of ``pool`` peeled and as it is."""
+    blocks = dispatch_skeleton(n)
+    yield plain_length(blocks), sum(b[0] == "cx" for b in blocks), tuple(blocks)
+    for plain, exchanges, blocks in pool:
+        blocks2 = tuple(peeled(blocks, n))
+        yield plain_length(blocks2), exchanges, blocks2
+        yield plain, exchanges, blocks
 
 
 def _warm_up(task: Task) -> None:
