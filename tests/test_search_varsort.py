@@ -86,3 +86,52 @@ def test_cli_search_varsort3(tmp_path, capsys):
     assert code == 0 and "correct: sorts all 18 inputs" in out
     program = Program.read(tmp_path / "run" / "best.asm")
     assert verify(program, Task.from_name("varsort3")).correct and len(program) <= 21
+
+
+@pytest.mark.parametrize("n, best", [(3, 0.5), (4, 0.6), (5, 4 / 6)])
+def test_dispatch_skeletons_mispredict_least(n, best):
+    """Peeling the lengths N, N-1 ... 3 first mispredicts least on random lengths: the
+    lightest branch first (1/(N+1) each), 0 and 1 against 2 last; the human routine's
+    order (0 and 1 first) mispredicts more."""
+    from discover.kernels import flow_cost, varsort_program
+    from discover.search.base import Monitor
+    from discover.search.varsort import _Compiler, dispatch_networks, dispatch_skeleton
+
+    task = Task.from_name(f"varsort{n}")
+    for blocks in (dispatch_skeleton(n), dispatch_networks(n)):
+        program = _Compiler(task, blocks, 4, np.random.default_rng(0), Monitor()).run()
+        assert verify(program, task).correct
+        assert flow_cost(program, task).mispredictions == pytest.approx(best)
+    assert flow_cost(varsort_program(n), task).mispredictions > best + 0.1
+
+
+def test_mispredictions_use_the_branches_before():
+    """A jump to the next instruction changes nothing but what the predictor has seen:
+    after 'is n 3?', the 'n < 2' test of the 21-instruction program is predicted better."""
+    from discover.kernels import flow_cost
+    from discover.known import known_program
+
+    task = Task.from_name("varsort3")
+    program = known_program(task)
+    peeled = Program.parse("cmp n, 3\nje go\ngo:\n" + program.text())
+    assert verify(peeled, task).correct
+    before, after = flow_cost(program, task), flow_cost(peeled, task)
+    assert before.mispredictions == pytest.approx(0.75)
+    assert after.mispredictions == pytest.approx(0.5)
+    assert after.branches == before.branches + 1
+
+
+def test_latency_cost_keeps_the_predictable_program():
+    from discover.kernels import flow_cost
+
+    task = Task.from_name("varsort3")
+    result = search(task, "beam", BeamConfig(cost="latency", restarts=4))
+    cost = flow_cost(result.program, task)
+    assert verify(result.program, task).correct and cost.mispredictions == pytest.approx(0.5)
+
+
+def test_beam_cost_is_checked():
+    from discover.validation import ConfigError
+
+    with pytest.raises(ConfigError, match="cost"):
+        BeamConfig(cost="measured")

@@ -195,6 +195,28 @@ def skeleton(items, n: int) -> list[tuple]:
     return blocks
 
 
+def dispatch_networks(n: int) -> list[tuple]:
+    """The dispatch of ``dispatch_skeleton`` (lengths N, N-1 ... 3 peeled first, then 2
+    against 0 and 1), each length then running its own size-optimal network (the human
+    routine's code in the order that mispredicts least on random lengths)."""
+    from discover.kernels import OPTIMAL_NETWORKS
+
+    blocks = []
+    for m in range(n, 2, -1):
+        blocks += [("cmpn", m), ("jump", JE, ("entry", m))]
+    blocks += [("cmpn", 2), ("jump", JNE, END)]
+    for m in range(2, n + 1):
+        if m > 2:
+            blocks.append(("label", ("entry", m)))
+        blocks += [("load", w) for w in range(m)]
+        blocks += [("cx", i, j) for i, j in OPTIMAL_NETWORKS[m]]
+        blocks += [("store", w) for w in range(m)]
+        if m < n:
+            blocks.append(("jump", JMP, END))
+    blocks.append(("label", END))
+    return blocks
+
+
 def dispatch_skeleton(n: int) -> list[tuple]:
     """Branch on the length first, then run code with no more branches: ``cmp n, N; je
     E{N}`` ... ``cmp n, 3; je E3; cmp n, 2; jne end``, each entry ``E{m}`` loading m0 ..
@@ -630,9 +652,9 @@ def search_varsort(task: Task, monitor: Monitor, seed: int = 0, width: int | Non
 
 
 def _with_branch_order(pool, n: int):
-    """The dispatch skeleton, then each skeleton of ``pool`` peeled and as it is."""
-    blocks = dispatch_skeleton(n)
-    yield plain_length(blocks), sum(b[0] == "cx" for b in blocks), tuple(blocks)
+    """The dispatch skeletons, then each skeleton of ``pool`` peeled and as it is."""
+    for blocks in (dispatch_skeleton(n), dispatch_networks(n)):
+        yield plain_length(blocks), sum(b[0] == "cx" for b in blocks), tuple(blocks)
     for plain, exchanges, blocks in pool:
         blocks2 = tuple(peeled(blocks, n))
         yield plain_length(blocks2), exchanges, blocks2
