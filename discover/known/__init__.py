@@ -17,6 +17,11 @@ reference machine (the README's: a 2-core AMD EPYC VM), in latency mode, beside 
 network and the shortest known program (``bench/ratios.py`` gives the ratios); where no
 file exists, nothing found was measurably faster than the network program.
 
+``varsortN.fastest.asm``: the program ``discover search --task varsortN --cost latency``
+returns (the branch model's fastest on random lengths: the lengths peeled N, N-1 ... 3
+first); ``discover bench`` measured varsort3 (25 instructions), varsort4 (62) and
+varsort5 (111) 15-25% faster than the human routine on random lengths (README).
+
 ``model.json`` is the latency model fitted to the reference machine
 (``python -m discover.native.fit --model``): what ``search --cost fitted`` minimises and
 what the chains of ``search --cost measured`` run on.
