@@ -276,8 +276,13 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
     """Run the chains until ``config.steps`` or the monitor stops them; the best correct program.
 
     Pass a ``CostMonitor(objective='latency')`` with ``cost='latency'`` so that longer
-    but faster programs are kept too.
+    but faster programs are kept too. A varsort task (``task.variable``, ISA v2: branches)
+    runs the chains of ``stochastic_flow.py`` instead.
     """
+    if task.variable:
+        from .stochastic_flow import search_stochastic_flow
+
+        return search_stochastic_flow(task, config, monitor)
     config = config.resolved(task)
     start = start_program(task, config)
     if config.max_length is not None:
