@@ -12,7 +12,8 @@ same instruction (``_remap``): removing row p sends targets above p one down and
 p (the removed row) to the row that follows it; inserting at p sends targets above p one
 up, and a target p either up too (the new row goes before the label: only the
 fall-through path runs it) or not (after the label: the jumps to p run it too), drawn at
-random. Swaps exchange rows and keep targets as they are (a jump that lands at or past
+random. The cached resume index of an input (the row it runs next after a taken
+jump; 0 from the start, where no label can stand) is remapped alike. Swaps exchange rows and keep targets as they are (a jump that lands at or past
 its target is ill-formed and rejected).
 
 Moves (``_propose``): the six of the fixed search (add, remove, swap, opcode, operand,
@@ -78,8 +79,8 @@ def _remap(t, kind, at, count):
     """Where row index (jump target or resume index) t goes under a move's shift."""
     if kind == SHIFT_NONE or t >= NEVER:
         return t
-    if kind == SHIFT_INSERT_BEFORE_LABEL:
-        return t + count if t >= at else t
+    if kind == SHIFT_INSERT_BEFORE_LABEL:  # (no label stands at 0: resume 0 is the start)
+        return t + count if t > at or (t == at and at > 0) else t
     if kind == SHIFT_INSERT_AFTER_LABEL:
         return t + count if t > at else t
     # SHIFT_REMOVE: rows at .. at + count - 1 removed

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from discover._version import __version__
 import numpy as np
 
-from discover.kernels import Program, Task, latency_estimate, modelled_latency, verify
+from discover.kernels import (Program, Task, flow_cost, latency_estimate, modelled_latency,
+                              verify)
 
 OBJECTIVES = ("length", "latency", "fitted", "length_latency")  # CostMonitor's orders
 
@@ -354,7 +355,12 @@ class CostMonitor(Monitor):
         """Sort key of a program under the objective (lower is better)."""
         if self.objective == "fitted":
             return (fitted_cycles(program, task), len(program))
-        latency = int(latency_estimate(program.code, task.n, task.registers))
+        if self.objective == "length":
+            return (len(program),)
+        if task.variable:  # branches: the latency estimate of a path, mean over the lengths
+            latency = flow_cost(program, task).latency_mean
+        else:
+            latency = int(latency_estimate(program.code, task.n, task.registers))
         if self.objective == "latency":
             return (latency, len(program))
         if self.objective == "length_latency":
