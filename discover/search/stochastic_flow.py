@@ -39,11 +39,14 @@ from discover.kernels.networks import varsort_program
 from .base import Monitor, SearchResult, SearchStopped
 from .stochastic import StochasticConfig, _result, _run
 
-# Default (alpha, beta) by N (the fixed search's defaults, by the number of memory cells
-# per test input: varsort3 has 54 cells over 18 inputs, sort3 39; varsort5 3,170, sort5
-# 2,705). Measured on varsort3/4/5, see README-varsort-stochastic.md.
-DEFAULT_ALPHA_BETA = {2: (0.1, 4.0), 3: (0.5, 4.0), 4: (1.0, 1.0)}
-DEFAULT_ALPHA_BETA_LARGE = (1.0, 0.5)  # N >= 5
+# Default (alpha, beta) by N, measured from the human routine (seed 0, 20 s each after the
+# JIT, on a shared 2-core machine; length reached): varsort4 at (0.25, 4) 34, (0.35, 1.5)
+# 37, (0.25, 2) 38, (0.5, 1) 47, (1, 0.5) and (1, 0.25) 58, (0.5, 2) 60 (stuck at the
+# start); varsort5 at (0.15, 6) 54, (0.25, 4) 55, (0.25, 8), (0.5, 4) and (0.1, 8) 56,
+# (0.5, 2) 58, (1, 0.5) 108; varsort3 at (0.25, 4), (0.5, 4) and (0.25, 8) 19, (0.1, 4) 20
+# (10 s each). The fixed sorts' defaults ((1, 0.5) from sort5 on) stall here.
+DEFAULT_ALPHA_BETA = {2: (0.1, 4.0)}
+DEFAULT_ALPHA_BETA_LARGE = (0.25, 4.0)  # N >= 3
 BRANCH_WEIGHTS = (0.5, 0.5)
 """Relative frequency of the branch moves (branch, unbranch), beside the six of
 ``StochasticConfig.move_weights``."""
