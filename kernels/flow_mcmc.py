@@ -42,13 +42,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .cost import ISSUE_WIDTH, LATENCY
 from .interp import UNSET, _apply, _decode
-from .isa import (CMPN, COMPARE, COPY, DST_MEM, DST_REG, FLAG_EQ, FLAG_GT, FLAG_LT, JMP,
-                  JNE, JUMP_COND, MIRROR, N_OPCODES, READS_DST, READS_FLAGS, READS_SRC,
-                  SELECT, SRC_MEM, SRC_REG, WRITES_DST, WRITES_FLAGS)
+from .isa import (CMPN, COMPARE, COND_MASK, COPY, DST_MEM, DST_REG, EFFECT, FLAG_EQ, FLAG_GT,
+                  FLAG_LT, JMP, JNE, JUMP_COND, MIRROR, N_OPCODES, READS_DST, READS_FLAGS,
+                  READS_SRC, SELECT, SRC_MEM, SRC_REG, WRITES_DST, WRITES_FLAGS)
 from .jit import JIT
 from .mcmc import (ACCEPTED, EARLY_REJECTED, ILL_FORMED, INVALID, PROPOSED, _REGISTER_OPS,
-                   _randint, _random_instruction, _range, _uniform)
+                   _best_key, _randint, _random_instruction, _range, _uniform)
 
 NEVER = np.int32(2**30)  # resume index of an input that faulted (as flow.py)
 
@@ -64,6 +65,11 @@ UNBRANCH = 7  # remove a control row ([cmp n, K;] jcc L together)
 N_MOVES = 8
 MOVE_NAMES = ("add", "remove", "swap", "opcode", "operand", "instruction", "branch",
               "unbranch")
+
+# What the size term of the cost counts.
+COST_LENGTH = 0  # instructions
+COST_LATENCY = 1  # the latency estimate of each input's path, mean over the lengths 0..N
+# (verify.flow_cost's latency_mean)
 
 # How a move shifts rows (for jump targets and cached resume indices; see _remap).
 SHIFT_NONE = 0
@@ -326,6 +332,93 @@ def prefix_states(code, length, states, resumes, inputs, expected, lengths, regi
 
 
 @numba.njit(**JIT)
+def _path_latency(code, length, inputs, lengths, col, registers, values, ready):
+    """The latency estimate of input column ``col``'s path through ``code[:length]``: the
+    cost model's schedule (kernels/cost.py, latency_estimate's parameters) of the v1
+    instructions it runs, at least its instructions run (``cmp n`` and jumps included)
+    over the issue width, as ``verify.flow_cost`` computes a path's (a fault ends the path
+    before the faulting row). ``values: int64[R + N]``, ``ready: float64[R + N]`` scratch."""
+    n = inputs.shape[0]
+    m = lengths[col]
+    for r in range(registers):
+        values[r] = UNSET
+        ready[r] = 0.0
+    for j in range(n):
+        values[registers + j] = inputs[j, col]
+        ready[registers + j] = 0.0
+    flag = 0
+    flags_ready = 0.0
+    finish = 0.0
+    straight = 0
+    rows = 0
+    resume = 0
+    for k in range(length):
+        if resume > k:
+            continue
+        op = code[k, 0]
+        d = code[k, 1]
+        s = code[k, 2]
+        if op < N_OPCODES:
+            if (SRC_MEM[op] and s >= m) or (DST_MEM[op] and d >= m):
+                break  # a fault
+            d += DST_MEM[op] * registers
+            s += SRC_MEM[op] * registers
+            start = 0.0
+            if READS_DST[op]:
+                start = max(start, ready[d])
+            if READS_SRC[op]:
+                start = max(start, ready[s])
+            if READS_FLAGS[op]:
+                start = max(start, flags_ready)
+            end = start + LATENCY[op]
+            effect = EFFECT[op]
+            if effect == COPY:
+                values[d] = values[s]
+            elif effect == COMPARE:
+                x = values[d]
+                y = values[s]
+                flag = (x < y) * FLAG_LT + (x == y) * FLAG_EQ + (x > y) * FLAG_GT
+            elif effect == SELECT and (flag & COND_MASK[op]) != 0:
+                values[d] = values[s]
+            if WRITES_DST[op]:
+                ready[d] = end
+            if WRITES_FLAGS[op]:
+                flags_ready = end
+            finish = max(finish, end)
+            straight += 1
+        elif op == CMPN:
+            flag = (m < s) * FLAG_LT + (m == s) * FLAG_EQ + (m > s) * FLAG_GT
+        elif op == JMP or (flag & JUMP_COND[op]) != 0:
+            resume = d
+        rows += 1
+    latency = max(finish, np.ceil(straight / ISSUE_WIDTH))
+    return max(np.floor(latency), np.ceil(rows / ISSUE_WIDTH))
+
+
+@numba.njit(**JIT)
+def latency_mean(code, length, inputs, lengths, registers):
+    """``verify.flow_cost(...).latency_mean`` of ``code[:length]``: each input's path
+    latency (``_path_latency``), mean over the inputs of each length, mean over the
+    lengths present."""
+    n, b = inputs.shape
+    values = np.empty(registers + n, dtype=np.int64)
+    ready = np.empty(registers + n, dtype=np.float64)
+    sums = np.zeros(n + 1, dtype=np.float64)
+    counts = np.zeros(n + 1, dtype=np.int64)
+    for i in range(b):
+        sums[lengths[i]] += _path_latency(code, length, inputs, lengths, i, registers,
+                                          values, ready)
+        counts[lengths[i]] += 1
+    total = 0.0
+    present = 0
+    for m in range(n + 1):
+        if counts[m] > 0:
+            total += sums[m] / counts[m]
+            present += 1
+    return total / max(present, 1)
+
+
+@numba.njit(**JIT)
 def _random_jump(rng, prop, k, length):
     """A random jump (any of the seven) at row k to a random later row or the end."""
     prop[k, 0] = JMP + _randint(rng, _N_JUMPS)
@@ -483,10 +576,12 @@ def _remap_cache(resumes, upto, kind, at, count):
 def run_flow_chain(steps, code, length, cost, rng, states, resumes, prop, work, res,
                    best_code, best_length, best_key, counters, expected, lengths,
                    registers, alpha, beta, move_cdf, block, fault_cost, scratch_w,
-                   scratch_f, scratch_r, shape):
+                   scratch_f, scratch_r, shape, cost_kind, inputs):
     """Run one chain for ``steps`` proposals; returns (length, cost, best_length, best_key).
 
-    As ``mcmc.run_chain`` (cost kind: length; best key: length), over v2 programs:
+    As ``mcmc.run_chain``, over v2 programs (``cost_kind``: COST_LENGTH, or COST_LATENCY,
+    whose size term ``latency_mean`` needs the proposal's complete run: the early
+    rejection then bounds it by 0; ``inputs: int8[N, B]`` the columns of ``expected``):
     ``code: int32[P, 3]`` (first ``length`` rows), ``states: int8[P + 1, S, B]`` and
     ``resumes: int32[P + 1, B]`` its cache, ``lengths: int8[B]`` the inputs' lengths,
     ``move_cdf: float64[N_MOVES]``, ``fault_cost`` what a faulting input adds (N + the
@@ -506,9 +601,13 @@ def run_flow_chain(steps, code, length, cost, rng, states, resumes, prop, work, 
         if not well_formed_flow(prop, plen, n, registers, scratch_w, scratch_f, scratch_r):
             counters[ILL_FORMED] += 1
             continue
-        size = alpha * plen
         threshold = cost - np.log(_uniform(rng)) / beta
-        key = np.float64(plen)
+        if cost_kind == COST_LATENCY:
+            size = 0.0  # a lower bound until the run is complete
+            key = -np.inf  # (any proposal may be a new best)
+        else:
+            size = alpha * plen
+            key = _best_key(plen, plen, capacity)
         allowed = threshold - size
         if key < best_key and allowed < 0.0:
             allowed = 0.0  # still worth knowing whether it is correct: a new best
@@ -518,6 +617,10 @@ def run_flow_chain(steps, code, length, cost, rng, states, resumes, prop, work, 
         bad, complete = _score(prop, plen, first, states, resumes, shape[0], shape[1],
                                shape[2], expected, lengths, registers, allowed, block,
                                work, res, fault_cost)
+        if cost_kind == COST_LATENCY and complete:
+            metric = latency_mean(prop, plen, inputs, lengths, registers)
+            size = alpha * metric
+            key = _best_key(metric, plen, capacity)
         new_cost = size + bad
         if bad == 0.0 and complete and key < best_key:
             best_key = key

@@ -12,8 +12,8 @@ from discover.kernels.flow import run_flow, trace_flow
 from discover.kernels.isa import CMPN, JMP, JNE, N_OPCODES, Program, ProgramError
 from discover.kernels.networks import varsort_program
 from discover.kernels.tasks import Task
-from discover.kernels.verify import verify
-from discover.search import Monitor, StochasticConfig, search_stochastic
+from discover.kernels.verify import flow_cost, verify
+from discover.search import CostMonitor, Monitor, StochasticConfig, search_stochastic
 from discover.search.stochastic_flow import FlowChains, resolved, start_program
 
 VARSORT3 = Task.from_name("varsort3")
@@ -288,8 +288,35 @@ def test_search_stops_on_request_and_keeps_the_best():
 
 
 def test_search_refuses_a_cost_it_cannot_compute():
-    with pytest.raises(ValueError, match="length only"):
-        search_stochastic(VARSORT3, StochasticConfig(cost="latency"), Monitor())
+    with pytest.raises(ValueError, match="length or latency only"):
+        search_stochastic(VARSORT3, StochasticConfig(cost="fitted"), Monitor())
+
+
+@pytest.mark.parametrize("task", [VARSORT3, VARSORT4], ids=str)
+def test_latency_mean_is_flow_costs(task):
+    """The chains' latency term is verify.flow_cost's latency_mean, on the human routine
+    and on programs that do not fault (correct or not)."""
+    programs = [varsort_program(task.n)] + sample_programs(task, 150, seed=9)
+    compared = 0
+    for program in programs:
+        _, fault, _, _ = run_flow(program.code, task.inputs, task.lengths, task.registers)
+        if fault.any():
+            continue
+        assert flow_mcmc.latency_mean(program.code, len(program), task.inputs, task.lengths,
+                                      task.registers) == pytest.approx(
+            flow_cost(program, task).latency_mean, abs=1e-9), program.text()
+        compared += 1
+    assert compared > 20
+
+
+def test_latency_cost_keeps_the_fastest():
+    monitor = CostMonitor(objective="latency")
+    result = search_stochastic(VARSORT3, StochasticConfig(seed=2, cost="latency",
+                                                          steps=50_000), monitor)
+    assert verify(result.program, VARSORT3).correct
+    human = flow_cost(varsort_program(3), VARSORT3).latency_mean
+    assert flow_cost(result.program, VARSORT3).latency_mean <= human
+    assert result.notes["cost"] == "latency"
 
 
 def test_cli_prints_a_verified_varsort3_program(capsys, tmp_path):

@@ -18,9 +18,11 @@ AlphaDev-S was warm-started, or from ``config.start`` (``--resume``), or from th
 program (``cold_start``). Same seed, same steps, same result; the loop, restarts and stops
 (Ctrl-C, the time limit) are the fixed search's (``stochastic._run``).
 
-Of the fixed search's costs only ``length`` is supported here: the latency of a program
-with branches depends on the path (``flow_cost(...).latency_mean``), which the chains do
-not compute yet.
+Of the fixed search's costs, ``length`` and ``latency`` (for a program with branches: the
+latency estimate of each input's path, mean over the lengths 0..N, as
+``flow_cost(...).latency_mean``; pass a ``CostMonitor(objective='latency')`` as the CLI
+does) are supported here; ``fitted``, ``measured`` and ``mca`` (a model fitted to, or
+timings of, straight-line routines) are refused.
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ FAULT_PENALTY = 1.0
 """What an input that faults costs on top of its N cells counted wrong."""
 EXTRA_ROWS = 4
 """Default capacity: the start's length + this (room for a cmp n, K + jump and more)."""
-COSTS = ("length",)
+COSTS = ("length", "latency")
+"""The size terms the v2 chains compute: length, or the latency estimate of each input's
+path, mean over the lengths 0..N (``flow_cost(...).latency_mean``)."""
 
 
 def resolved(config: StochasticConfig, task: Task) -> StochasticConfig:
@@ -114,6 +118,8 @@ class FlowChains:
         self.expected = np.ascontiguousarray(task.expected[:, order])  # int8[N, B]
         self.input_lengths = np.ascontiguousarray(task.lengths[order])  # int8[B]
         self.fault_cost = float(task.n + FAULT_PENALTY)
+        self.cost_kind = (flow_mcmc.COST_LATENCY if config.cost == "latency"
+                          else flow_mcmc.COST_LENGTH)
         self.codes = np.zeros((c, p, 3), dtype=np.int32)  # int32[C, P, 3]: (op, dst, src)
         self.lengths = np.zeros(c, dtype=np.int64)  # int64[C]
         self.costs = np.zeros(c, dtype=np.float64)  # float64[C]
@@ -148,11 +154,21 @@ class FlowChains:
         bad = flow_mcmc.prefix_states(self.codes[k], length, self.states[k], self.resumes[k],
                                       self.inputs, self.expected, self.input_lengths,
                                       self.task.registers, self.fault_cost)
-        self.costs[k] = self.config.alpha * length + bad
-        if bad == 0 and length and length < self.best_keys[k]:
-            self.best_keys[k] = length
+        metric = self.metric(k)
+        self.costs[k] = self.config.alpha * metric + bad
+        key = mcmc._best_key(metric, length, self.capacity)
+        if bad == 0 and length and key < self.best_keys[k]:
+            self.best_keys[k] = key
             self.best_lengths[k] = length
             self.best_codes[k, :length] = program.code
+
+    def metric(self, k: int) -> float:
+        """The size term of chain k's current program (length or latency_mean)."""
+        length = int(self.lengths[k])
+        if self.cost_kind == flow_mcmc.COST_LATENCY:
+            return float(flow_mcmc.latency_mean(self.codes[k], length, self.inputs,
+                                                self.input_lengths, self.task.registers))
+        return float(length)
 
     def run(self, steps: int) -> None:
         """Advance every chain by ``steps`` proposals (in parallel threads: nogil kernels)."""
@@ -170,7 +186,7 @@ class FlowChains:
             self.counters[k], self.expected, self.input_lengths, self.task.registers,
             self.config.alpha, self.config.beta * self.config.beta_ratio ** k, self.move_cdf,
             mcmc.BLOCK_COLUMNS, self.fault_cost, self.scratch_w[k], self.scratch_f[k],
-            self.scratch_r[k], self.shapes[k])
+            self.scratch_r[k], self.shapes[k], self.cost_kind, self.inputs)
         self.lengths[k] = length
         self.costs[k] = cost
         self.best_lengths[k] = best_length
