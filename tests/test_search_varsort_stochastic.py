@@ -2,6 +2,10 @@
 search (discover/search/stochastic_flow.py) and `discover search --method stochastic`."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -15,6 +19,8 @@ from discover.kernels.tasks import Task
 from discover.kernels.verify import flow_cost, verify
 from discover.search import CostMonitor, Monitor, StochasticConfig, search_stochastic
 from discover.search.stochastic_flow import FlowChains, resolved, start_program
+
+from conftest import default_sigint, wait_until
 
 VARSORT3 = Task.from_name("varsort3")
 VARSORT4 = Task.from_name("varsort4")
@@ -332,3 +338,40 @@ def test_cli_prints_a_verified_varsort3_program(capsys, tmp_path):
     result = json.loads((out / "result.json").read_text())
     assert result["task"] == "varsort3" and result["correct"] is True
     assert result["length"] == len(best) and result["explored"] == 100_000
+
+
+def test_cli_interrupted_varsort_run_keeps_its_best(tmp_path):
+    """Ctrl-C (SIGINT) mid-search: exit 130, best.asm verified, result.json says interrupted."""
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "discover.cli", "search", "--task", "varsort4", "--method",
+         "stochastic", "--time-limit", "120", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=default_sigint)
+    try:
+        wait_until((out / "best.asm").exists, process)
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert verify(Program.read(out / "best.asm"), VARSORT4).correct
+    result = json.loads((out / "result.json").read_text())
+    assert result["stopped"] == "interrupted" and result["correct"] is True
+    assert "correct: sorts all 93 inputs" in stdout
+
+
+def test_cli_resume_starts_from_the_best(capsys, tmp_path):
+    out = tmp_path / "run"
+    assert main(["search", "--task", "varsort3", "--method", "stochastic", "--steps", "20000",
+                 "--seed", "0", "--out", str(out)]) == 0
+    first = Program.read(out / "best.asm")
+    capsys.readouterr()
+    assert main(["search", "--resume", str(out), "--steps", "1000"]) == 0
+    stdout, _ = capsys.readouterr()
+    result = json.loads((out / "result.json").read_text())
+    assert result["notes"]["start"] == "program"
+    assert result["notes"]["start_length"] == len(first) >= result["length"]
+    assert verify(Program.read(out / "best.asm"), VARSORT3).correct
