@@ -369,7 +369,8 @@ def test_cli_resume_starts_from_the_best(capsys, tmp_path):
                  "--seed", "0", "--out", str(out)]) == 0
     first = Program.read(out / "best.asm")
     capsys.readouterr()
-    assert main(["search", "--resume", str(out), "--steps", "1000"]) == 0
+    assert main(["search", "--task", "varsort3", "--resume", str(out), "--steps",
+                 "1000"]) == 0
     stdout, _ = capsys.readouterr()
     result = json.loads((out / "result.json").read_text())
     assert result["notes"]["start"] == "program"
