@@ -282,7 +282,8 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
     if task.variable:
         from .stochastic_flow import search_stochastic_flow
 
-        return search_stochastic_flow(task, config, monitor)
+        return search_stochastic_flow(task, config, monitor, run_loop=_run,
+                                      make_result=_result)
     config = config.resolved(task)
     start = start_program(task, config)
     if config.max_length is not None:

@@ -16,7 +16,8 @@ length) counts all N cells plus ``FAULT_PENALTY``. The chains start from the hum
 (``varsort_program(N)``: branch on the length to the optimal network of that length), as
 AlphaDev-S was warm-started, or from ``config.start`` (``--resume``), or from the empty
 program (``cold_start``). Same seed, same steps, same result; the loop, restarts and stops
-(Ctrl-C, the time limit) are the fixed search's (``stochastic._run``).
+(Ctrl-C, the time limit) are the fixed search's (``stochastic._run``, which
+``search_stochastic`` hands over with its result builder).
 
 Of the fixed search's costs, ``length`` and ``latency`` (for a program with branches: the
 latency estimate of each input's path, mean over the lengths 0..N, as
@@ -39,7 +40,9 @@ from discover.kernels import flow_mcmc, mcmc
 from discover.kernels.networks import varsort_program
 
 from .base import Monitor, SearchResult, SearchStopped
-from .stochastic import StochasticConfig, _result, _run
+
+# ``config`` below is a StochasticConfig (discover/search/stochastic.py): that module
+# imports this one (search_stochastic dispatches here), so this one does not import it.
 
 # Default (alpha, beta) by N, measured from the human routine (seed 0, 20 s each after the
 # JIT, on a shared 2-core machine; length reached): varsort4 at (0.25, 4) 34, (0.35, 1.5)
@@ -61,7 +64,7 @@ COSTS = ("length", "latency")
 path, mean over the lengths 0..N (``flow_cost(...).latency_mean``)."""
 
 
-def resolved(config: StochasticConfig, task: Task) -> StochasticConfig:
+def resolved(config, task: Task):
     """``config`` with alpha and beta filled in for a varsort task; ValueError for a cost
     the v2 chains do not support."""
     if config.cost not in COSTS:
@@ -72,7 +75,7 @@ def resolved(config: StochasticConfig, task: Task) -> StochasticConfig:
                    beta=beta if config.beta is None else config.beta)
 
 
-def start_program(task: Task, config: StochasticConfig) -> Program:
+def start_program(task: Task, config) -> Program:
     """The chains' first program: config.start, the empty program (cold) or the human
     routine ``varsort_program(N)``."""
     if config.start is not None:
@@ -86,7 +89,7 @@ def start_program(task: Task, config: StochasticConfig) -> Program:
     return varsort_program(task.n)
 
 
-def _check_cache_memory(task: Task, config: StochasticConfig, capacity: int) -> None:
+def _check_cache_memory(task: Task, config, capacity: int) -> None:
     """MemoryError when the chains' caches (states and resume indices) pass the limit."""
     need = config.chains * (capacity + 1) * (task.slots + 4) * task.n_inputs
     if need > config.memory_limit_gb * 2**30:
@@ -105,7 +108,7 @@ class FlowChains:
     fixed search's ``_Chains``.
     """
 
-    def __init__(self, task: Task, config: StochasticConfig, start: Program, capacity: int):
+    def __init__(self, task: Task, config, start: Program, capacity: int):
         self.task = task
         self.config = config
         self.capacity = capacity
@@ -208,10 +211,14 @@ class FlowChains:
         return k, Program(self.best_codes[k, :self.best_lengths[k]].copy())
 
 
-def search_stochastic_flow(task: Task, config: StochasticConfig,
-                           monitor: Monitor) -> SearchResult:
+def search_stochastic_flow(task: Task, config, monitor: Monitor, *,
+                           run_loop, make_result) -> SearchResult:
     """The stochastic search on a varsort task (see the module docstring): run the chains
-    until ``config.steps`` or the monitor stops them; the best correct program."""
+    until ``config.steps`` or the monitor stops them; the best correct program.
+
+    ``run_loop`` and ``make_result`` are the fixed search's loop and result builder
+    (``stochastic._run``, ``stochastic._result``), which run these chains as theirs.
+    """
     config = resolved(config, task)
     start = start_program(task, config)
     if config.max_length is not None:
@@ -242,10 +249,10 @@ def search_stochastic_flow(task: Task, config: StochasticConfig,
     monitor.start_search()
     monitor.set_phase("search")
     try:
-        done = _run(task, config, monitor, chains)
+        done = run_loop(task, config, monitor, chains)
     finally:
         chains.close()
-    result = _result(task, config, monitor, chains, start, capacity, done, compile_time)
+    result = make_result(task, config, monitor, chains, start, capacity, done, compile_time)
     result.notes["isa"] = "v2"
     result.notes["start"] = ("cold" if config.cold_start and config.start is None else
                              "program" if config.start is not None else "human routine")
