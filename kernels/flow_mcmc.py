@@ -28,7 +28,8 @@ Ill-formed proposals are rejected without running (``well_formed_flow``: the mus
 of ``Program.check(variable=True)``: operands in range, jumps forward, on every path a
 register written before it is read and a cmp before every cmov or conditional jump).
 
-Cost: ``alpha x length + incorrectness``, incorrectness counting the memory cells not
+Cost: ``alpha x size + incorrectness``, size the length (COST_LENGTH) or the mean path
+latency (COST_LATENCY: ``latency_mean``, as ``verify.flow_cost``), incorrectness counting the memory cells not
 holding their sorted value summed over the inputs, where an input that faults counts all
 N of its cells plus ``fault_penalty``. As in ``mcmc.py``, a chain caches the machine
 state (and each input's resume index) before every instruction of its current program,
