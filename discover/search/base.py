@@ -358,6 +358,8 @@ class CostMonitor(Monitor):
         """Sort key of a program under the objective (lower is better)."""
         if self.objective == "fitted":
             return (fitted_cycles(program, task), len(program))
+        if self.objective == "length":
+            return (len(program),)
         if task.variable:  # on random lengths, mispredicted branches included
             latency = flow_cost(program, task).expected_cycles
         else:

@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from discover.candidates import MEASURED_COSTS
-from discover.kernels import (MODEL_SIZE, Program, Task, baseline_program, latency_estimate,
-                              mcmc, verify)
+from discover.kernels import (MODEL_SIZE, Program, Task, baseline_program, flow_cost,
+                              latency_estimate, mcmc, verify)
 from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, check_float,
                                  check_int, check_memory_gb, check_seed)
 
@@ -276,8 +276,14 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
     """Run the chains until ``config.steps`` or the monitor stops them; the best correct program.
 
     Pass a ``CostMonitor(objective='latency')`` with ``cost='latency'`` so that longer
-    but faster programs are kept too.
+    but faster programs are kept too. A varsort task (``task.variable``, ISA v2: branches)
+    runs the chains of ``stochastic_flow.py`` instead.
     """
+    if task.variable:
+        from .stochastic_flow import search_stochastic_flow
+
+        return search_stochastic_flow(task, config, monitor, run_loop=_run,
+                                      make_result=_result)
     config = config.resolved(task)
     start = start_program(task, config)
     if config.max_length is not None:
@@ -395,6 +401,8 @@ def _result(task, config, monitor, chains, start, capacity, done, compile_time):
 def _metric(program: Program, task: Task, config: StochasticConfig) -> float:
     """The size term of a program's cost, as the chain kernel computes it."""
     kind = _cost_kind(config)
+    if kind == mcmc.COST_LATENCY and task.variable:  # branches: stochastic_flow's chains
+        return float(flow_cost(program, task).latency_mean)
     if kind == mcmc.COST_LATENCY:
         return float(latency_estimate(program.code, task.n, task.registers))
     if kind == mcmc.COST_MODEL:
