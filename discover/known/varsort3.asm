@@ -1,23 +1,22 @@
 cmp n, 2
-jl L21
-mov r0, m0
-mov r1, m1
-jle L15
-mov r2, m2
-mov r3, r2
-cmp r0, r2
-cmovg r2, r0
-cmovg r0, r3
-mov r3, r1
-cmp r1, r2
-cmovg r1, r2
-cmovg r2, r3
-mov m2, r2
-L15:
-mov r3, r1
+jl L19
+mov r0, m1
+mov r1, m0
+je L13
+mov r3, r0
+cmp r1, r0
+cmovle r0, r1
+cmovg r3, r1
+mov r1, m2
+cmp r3, r1
+jl L17
+mov m2, r3
+L13:
+mov r3, r0
 cmp r0, r1
-cmovg r1, r0
-cmovg r0, r3
+cmovge r0, r1
+cmovl r3, r1
+L17:
 mov m0, r0
-mov m1, r1
-L21:
+mov m1, r3
+L19:
