@@ -81,7 +81,9 @@ class GameConfig:
         return Task.from_name(self.task, self.registers)
 
     def __post_init__(self):
-        self.task_spec  # raises TaskError for a bad name or register count
+        if self.task_spec.variable:  # also raises TaskError for a bad name or register count
+            raise ValueError(f"{self.task_spec.name} has a run-time length: its game is "
+                             f"VarSortGame (discover/VarSort{self.task_spec.n}-v0)")
         if self.cost not in COSTS:
             raise ValueError(f"cost must be one of {COSTS}, got {self.cost!r}")
         if self.max_length is not None and self.max_length < 1:
