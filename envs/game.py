@@ -201,6 +201,7 @@ class AssemblyGame(gym.Env):
         self.task = config.task_spec
         n, r = self.task.n, self.task.registers
         self.max_length = config.length_budget
+        self.max_moves = self.max_length  # one instruction a move
         self.actions = action_table(n, r)  # int32[A, 3]  # (op, dst, src)
         self.actions.setflags(write=False)
         self._index = {tuple(int(v) for v in row): k for k, row in enumerate(self.actions)}
@@ -326,6 +327,10 @@ class AssemblyGame(gym.Env):
     def program_text(self) -> str:
         """The program so far in ``.asm`` form."""
         return self.program().text()
+
+    def moves(self) -> list[int]:
+        """The actions played so far, in order (one per instruction)."""
+        return [self._index_of(row) for row in self._program[:self.length]]
 
     def action_of(self, instruction) -> int:
         """Action index of an instruction (text such as ``"mov r0, m1"`` or (op, dst, src))."""

@@ -25,6 +25,7 @@ MAX_OBSERVED_INPUTS = 4683  # as the fixed game: a fixed subset past it (varsort
 HUMAN_LENGTH = {task.n: len(varsort_program(task.n))
                 for task in map(Task.from_name, VARSORT_NAMES)}
 """The human routine's length (``kernels.networks.varsort_program``): 10, 30, 61, ... by N."""
+MAX_STATUS = 7  # the observed status row: 0 active, d: suspended on pending label d (at most 7)
 ELSE = "else"
 LAND_TEXT = "land"
 
@@ -140,13 +141,21 @@ class VarSortGame(gym.Env):
     ``dead_ends`` no write that loses the last copy of a needed value), and: of the
     branches that split the active inputs alike only the first (conditions in the order
     je, jne, jle, jge, jl, jg, then K ascending); no branch right after a cmp (its flags
-    would be dead); no land or else right after the label's jump (an empty block).
+    would be dead); a branch suspends the shortest active lengths (all active lengths up
+    to some l: shorter inputs need a subset of the work, so they jump ahead past the code
+    only longer ones run, as in AlphaDev's VarSort3 and the human routine); no branch that
+    leaves only sorted inputs on the path that falls through; no land or else right after the label's jump (an empty
+    block); when every active input is sorted, only land or else (code they run could only
+    keep them sorted); else only then (the inputs that ran jump to the end: an if/else
+    whose two blocks join again is outside the pruned game) and not when it resumes only
+    sorted inputs (land instead).
 
     ## Observation Space
     ``Dict``: ``"program"`` ``int32[L, 3]`` (rows ``(op, dst, src)``, -1 past the length;
     a pending jump's target is -1), ``"length"`` ``int32[1]``, ``"state"``
     ``int8[S + 1, K]``: registers, memory (-1 past an input's length), flags (as
-    AssemblyGame), then one row per input: 0 active, 1 suspended on a pending label.
+    AssemblyGame), then one row per input: 0 active, d >= 1 suspended on the d-th pending
+    label (counted from the oldest; at most 7: deeper ones show as 7).
 
     ## Rewards
     As AssemblyGame: ``correct_weight`` x the change in the fraction of (input, item)
@@ -157,7 +166,10 @@ class VarSortGame(gym.Env):
     ## Episode End
     Terminated when every input is sorted (the program, pending labels placed at the end,
     is correct: ``verify`` agrees) or after a masked move; truncated at ``max_length``
-    instructions or when no move is allowed. An episode has at most ``max_moves`` = 2 L
+    instructions, when no move is allowed, or (with pruning) when no correct program fits
+    the rest of the budget: on some input, each cell not holding its sorted value still
+    needs a store, and a load first if not loaded (``kernels.vargame.instructions_needed``,
+    admissible under the store-after-load rule). An episode has at most ``max_moves`` = 2 L
     moves (every land follows at least one instruction).
 
     ``clone()``/``restore()``/``advance()``/``program()``/``program_text()``/``moves()``
@@ -222,7 +234,8 @@ class VarSortGame(gym.Env):
         self.observation_space = spaces.Dict({
             "program": spaces.Box(-1, high, shape=(length, 3), dtype=np.int32),
             "length": spaces.Box(0, length, shape=(1,), dtype=np.int32),
-            "state": spaces.Box(-1, max(n - 1, FLAG_GT), shape=(self.task.slots + 1,
+            "state": spaces.Box(-1, max(n - 1, FLAG_GT, MAX_STATUS),
+                                shape=(self.task.slots + 1,
                                                                  len(columns)),
                                 dtype=np.int8),
         })
@@ -398,10 +411,10 @@ class VarSortGame(gym.Env):
         state = np.empty(self.observation_space["state"].shape, dtype=np.int8)
         if self._all_observed:
             state[:-1] = self._state
-            state[-1] = self._status != 0
+            np.minimum(self._status, MAX_STATUS, out=state[-1])
         else:
             state[:-1] = self._state[:, self.observed_columns]
-            state[-1] = self._status[self.observed_columns] != 0
+            np.minimum(self._status[self.observed_columns], MAX_STATUS, out=state[-1])
         return {"program": self._program.copy(),
                 "length": np.array([self._meta[M_LENGTH]], dtype=np.int32),
                 "state": state}

@@ -136,8 +136,8 @@ def _sole(state, status, lengths, expected, stored, loaded, registers, n, read_o
 
 
 @numba.njit(**JIT)
-def build_mask(meta, stack, state, status, lengths, expected, loaded, stored, mask, actions,
-               params):
+def build_mask(meta, stack, state, status, lengths, expected, loaded, stored, placed, mask,
+               actions, params):
     """Write the action mask (True = allowed) of the current position; returns the count."""
     mask[:] = False
     if meta[M_TERMINATED] != 0 or meta[M_TRUNCATED] != 0:
@@ -162,20 +162,30 @@ def build_mask(meta, stack, state, status, lengths, expected, loaded, stored, ma
     while fresh < registers and (ever >> fresh) & 1:
         fresh += 1
     flags = registers + n
-    # lengths present among the active inputs (bit l), and the shortest
+    # lengths present among the active inputs (bit l), and the shortest; lengths with an
+    # unsorted active input; whether the inputs suspended on the top label are all sorted
     present = 0
+    unsorted = 0
     shortest = n + 1
+    top_sorted = True
     for b in range(n_inputs):
         if status[b] == 0:
             present |= 1 << lengths[b]
+            if placed[b] != lengths[b]:
+                unsorted |= 1 << lengths[b]
             if lengths[b] < shortest:
                 shortest = lengths[b]
+        elif status[b] == depth and placed[b] != lengths[b]:
+            top_sorted = False
     sole = np.zeros((registers, n_inputs), dtype=np.bool_)
     if prune and params[P_DEAD_ENDS] != 0:
         _sole(state, status, lengths, expected, stored, loaded, registers, n, read_once, sole)
     fl = state[flags]
     count = 0
-    if room >= 1 and present != 0:
+    # with pruning, active inputs that are all sorted only leave (land or else): the code
+    # they would run could only keep them sorted
+    done = prune and unsorted == 0
+    if room >= 1 and present != 0 and not done:
         for a in range(a0):
             op = actions[a, 0]
             d = actions[a, 1]
@@ -280,7 +290,7 @@ def build_mask(meta, stack, state, status, lengths, expected, loaded, stored, ma
                 count += 1
     # branches: cmp n, K and jCC to a new pending label
     n_branch = len(BRANCH_CONDS_ARRAY) * (n + 1)
-    if room >= 2 and present != 0 and not (prune and after_cmp):
+    if room >= 2 and present != 0 and not done and not (prune and after_cmp):
         taken_seen = np.zeros(1 << (n + 1), dtype=np.bool_)
         for c in range(len(BRANCH_CONDS_ARRAY)):
             cond = JUMP_COND[BRANCH_CONDS_ARRAY[c]]
@@ -291,6 +301,14 @@ def build_mask(meta, stack, state, status, lengths, expected, loaded, stored, ma
                         taken |= 1 << length_
                 if taken == 0 or taken == present:
                     continue  # a jump no active input takes, or that every one takes
+                if prune and unsorted & ~taken == 0:
+                    continue  # nothing left to do on the path that falls through
+                if prune:
+                    top = 0
+                    while (taken >> (top + 1)) != 0:
+                        top += 1
+                    if taken != present & ((2 << top) - 1):
+                        continue  # the jump suspends the shortest active lengths only
                 if prune:
                     if taken_seen[taken]:
                         continue  # the same split as an earlier branch action
@@ -300,8 +318,9 @@ def build_mask(meta, stack, state, status, lengths, expected, loaded, stored, ma
     if depth > 0:
         row = stack[depth - 1, 0]
         block = length > row + 1  # instructions since the label's jump
-        # else: jmp to a new pending label, then place the most recent one
-        if room >= 1 and (block or not prune):
+        # else: jmp to a new pending label, then place the most recent one (pruning: only
+        # when the inputs that ran are all sorted, i.e. they jump to the end)
+        if room >= 1 and (block and not top_sorted and done or not prune):
             mask[a0 + n_branch] = True
             count += 1
         # land
@@ -310,6 +329,23 @@ def build_mask(meta, stack, state, status, lengths, expected, loaded, stored, ma
             count += 1
     meta[M_ALLOWED] = count
     return count
+
+
+@numba.njit(**JIT)
+def instructions_needed(state, lengths, expected, loaded, registers):
+    """A lower bound on the instructions any correct continuation still writes, under the
+    pruning rules (a cell is stored only after its load): on some input, each cell not
+    holding its sorted value needs a store, and a load first if not loaded yet. Every
+    instruction an input runs is in the program, so the most over the inputs bounds it."""
+    most = 0
+    for b in range(state.shape[1]):
+        need = 0
+        for i in range(lengths[b]):
+            if state[registers + i, b] != expected[i, b]:
+                need += 1 + ((loaded[b] >> i) & 1 == 0)
+        if need > most:
+            most = need
+    return most
 
 
 @numba.njit(**JIT)
@@ -342,8 +378,8 @@ def game_reset(meta, stack, program, state, status, loaded, stored, placed, mask
     meta[M_PLACED] = total
     meta[M_SOLVED] = solved
     meta[M_ACTIVE] = inputs.shape[1]
-    build_mask(meta, stack, state, status, lengths, expected, loaded, stored, mask, actions,
-               params)
+    build_mask(meta, stack, state, status, lengths, expected, loaded, stored, placed, mask,
+               actions, params)
 
 
 @numba.njit(**JIT)
@@ -495,8 +531,11 @@ def game_step(action, meta, stack, program, state, status, loaded, stored, place
         reward += weights[W_BONUS] - weights[W_COST] * length / weights[W_SCALE]
     elif length >= params[P_L]:
         meta[M_TRUNCATED] = 1
-    if build_mask(meta, stack, state, status, lengths, expected, loaded, stored, mask,
-                  actions, params) == 0:
+    elif params[P_PRUNE] != 0 and length + instructions_needed(
+            state, lengths, expected, loaded, registers) > params[P_L]:
+        meta[M_TRUNCATED] = 1  # no correct program fits the rest of the budget
+    if build_mask(meta, stack, state, status, lengths, expected, loaded, stored, placed,
+                  mask, actions, params) == 0:
         if meta[M_TERMINATED] == 0:
             meta[M_TRUNCATED] = 1
     return (reward, meta[M_TERMINATED] != 0, meta[M_TRUNCATED] != 0, meta[M_SOLVED],
