@@ -182,7 +182,7 @@ class AssemblyGame(gym.Env):
     building the observation and info (``observation()`` builds it on demand).
     ``info`` holds ``action_mask`` (bool[A]), ``solved`` (every input sorted),
     ``solved_inputs`` (int), ``length`` (int), ``illegal`` (the move was masked).
-    ``program()`` / ``program_text()`` give the program so far. Gymnasium's own sampler
+    ``program()`` / ``program_text()`` give the program so far, ``moves()`` its actions. Gymnasium's own sampler
     takes int8 masks: ``env.action_space.sample(mask=env.action_masks().astype(np.int8))``.
     """
 
