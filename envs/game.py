@@ -81,7 +81,9 @@ class GameConfig:
         return Task.from_name(self.task, self.registers)
 
     def __post_init__(self):
-        self.task_spec  # raises TaskError for a bad name or register count
+        if self.task_spec.variable:  # also raises TaskError for a bad name or register count
+            raise ValueError(f"{self.task_spec.name} has a run-time length: its game is "
+                             f"VarSortGame (discover/VarSort{self.task_spec.n}-v0)")
         if self.cost not in COSTS:
             raise ValueError(f"cost must be one of {COSTS}, got {self.cost!r}")
         if self.max_length is not None and self.max_length < 1:
@@ -180,7 +182,7 @@ class AssemblyGame(gym.Env):
     building the observation and info (``observation()`` builds it on demand).
     ``info`` holds ``action_mask`` (bool[A]), ``solved`` (every input sorted),
     ``solved_inputs`` (int), ``length`` (int), ``illegal`` (the move was masked).
-    ``program()`` / ``program_text()`` give the program so far. Gymnasium's own sampler
+    ``program()`` / ``program_text()`` give the program so far, ``moves()`` its actions. Gymnasium's own sampler
     takes int8 masks: ``env.action_space.sample(mask=env.action_masks().astype(np.int8))``.
     """
 
@@ -199,6 +201,7 @@ class AssemblyGame(gym.Env):
         self.task = config.task_spec
         n, r = self.task.n, self.task.registers
         self.max_length = config.length_budget
+        self.max_moves = self.max_length  # one instruction a move
         self.actions = action_table(n, r)  # int32[A, 3]  # (op, dst, src)
         self.actions.setflags(write=False)
         self._index = {tuple(int(v) for v in row): k for k, row in enumerate(self.actions)}
@@ -324,6 +327,10 @@ class AssemblyGame(gym.Env):
     def program_text(self) -> str:
         """The program so far in ``.asm`` form."""
         return self.program().text()
+
+    def moves(self) -> list[int]:
+        """The actions played so far, in order (one per instruction)."""
+        return [self._index_of(row) for row in self._program[:self.length]]
 
     def action_of(self, instruction) -> int:
         """Action index of an instruction (text such as ``"mov r0, m1"`` or (op, dst, src))."""

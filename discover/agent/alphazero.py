@@ -38,7 +38,7 @@ class Replay:
 
     def __init__(self, capacity: int, spec: GameSpec):
         self.capacity = capacity
-        self.tokens = np.zeros((capacity, spec.max_length), dtype=np.int16)  # int16[C, T]
+        self.tokens = np.zeros((capacity, spec.max_moves), dtype=np.int16)  # int16[C, T]
         self.states = np.zeros((capacity, spec.slots, spec.n_inputs), dtype=np.int8)  # int8[C, S, B]
         self.masks = np.zeros((capacity, spec.n_actions), dtype=bool)  # bool[C, A]
         self.policies = np.zeros((capacity, spec.n_actions), dtype=np.float32)  # float32[C, A]

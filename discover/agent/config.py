@@ -117,11 +117,12 @@ class TrainConfig:
     """A training run: task, budget, self-play, learner, evaluation and run directory."""
 
     task: str = "sort3"
-    """Task name (sort2..sort8)."""
+    """Task name (sort2..sort8, or varsort2..varsort8: the VarSort game, with branches)."""
     registers: int | None = None
     """Register count R (None: N + 1)."""
     max_length: int | None = None
-    """Instructions per episode (None: the sorting-network program's length, 18 for sort3)."""
+    """Instructions per episode (None: the sorting-network program's length, 18 for sort3;
+    varsortN: see ``game.default_max_length``)."""
     cost: str = "length"
     """Cost term of the reward: 'length' (instruction count) or 'latency' (cost model)."""
     observed_inputs: int | None = None
@@ -198,6 +199,10 @@ class TrainConfig:
         check_int(self, "registers", 1, MAX_REGISTERS, optional=True)
         check_int(self, "max_length", 1, MAX_PROGRAM_LENGTH, optional=True)
         check_choice(self, "cost", ("length", "latency"))
+        if self.variable and self.cost != "length":
+            raise ConfigError(self, "cost", "must be 'length' for a varsort task (the latency "
+                              f"of a branchy program depends on its input), got {self.cost!r}",
+                              related=("task",))
         check_int(self, "observed_inputs", 1, optional=True)
         check_float(self, "shaping", 0)
         check_float(self, "bound_shaping", 0)
@@ -232,7 +237,12 @@ class TrainConfig:
 
     @property
     def n(self) -> int:
-        return int(self.task.strip().lower().removeprefix("sort"))
+        return int(self.task.strip().lower().removeprefix("var").removeprefix("sort"))
+
+    @property
+    def variable(self) -> bool:
+        """A varsort task (run-time length, ISA v2 branches)."""
+        return self.task.strip().lower().startswith("var")
 
     @property
     def run_dir(self) -> str:
@@ -242,6 +252,8 @@ class TrainConfig:
     def target(self) -> int | None:
         """The early-stopping length (resolved from ``target_length``)."""
         if self.target_length == -1:
+            if self.variable:  # no published optimum in this ISA: run the whole budget
+                return None
             return KNOWN_OPTIMUM.get(self.n) if self.cost == "length" else None
         return self.target_length or None
 

@@ -38,6 +38,13 @@ class Featurizer:
             out[i] = self._token_of[(int(row[0]), int(row[1]), int(row[2]))]
         return out
 
+    def tokens_of_moves(self, moves) -> np.ndarray:
+        """``int16[T]`` tokens of the actions played (the game's ``moves()``)."""
+        out = np.zeros(self.max_length, dtype=np.int16)
+        moves = np.asarray(moves, dtype=np.int64)[: self.max_length]
+        out[: len(moves)] = moves + 1
+        return out
+
     def slot_indices(self, states: np.ndarray) -> np.ndarray:
         """``int64[K, B, S + N]`` from ``states: int8[K, S, B]``."""
         k = states.shape[0]

@@ -1,10 +1,12 @@
 """The agent's view of the AssemblyGame: construction, sizes, positions and their progress.
 
-A thin adapter over ``discover.envs.AssemblyGame``: it builds the environment from a
-TrainConfig, reads the action table and the inputs the network observes, and reads a
-position's machine state and its progress (the shaping potential). The network's inputs
-are ``model.Agent``'s (its Featurizer); the search's lower bound and the games it shares
-are ``selfplay.SelfPlay``'s.
+A thin adapter over ``discover.envs.make_game`` (the AssemblyGame for sortN, the VarSort
+game for varsortN): it builds the environment from a TrainConfig, reads the action table,
+the observed state's rows and the inputs the network observes, the most moves an episode
+has (``max_moves``: the length budget, or twice it for the VarSort game, whose ``land``
+moves write no instruction), and reads a position's machine state and its progress (the
+shaping potential). The network's inputs are ``model.Agent``'s (its Featurizer); the
+search's lower bound and the games it shares are ``selfplay.SelfPlay``'s.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from discover.kernels.jit import JIT
 
 
 def _default_factory(task: Task, max_length: int, cost: str, **options):
-    from discover.envs import AssemblyGame
+    from discover.envs import make_game
 
-    return AssemblyGame(task=task.name, registers=task.registers, max_length=max_length,
-                        cost=cost, **options)
+    return make_game(task.name, registers=task.registers, max_length=max_length, cost=cost,
+                     **options)
 
 
 @dataclass
@@ -42,7 +44,10 @@ class GameSpec:
         env = self.make()
         self.actions = np.asarray(env.actions, dtype=np.int32)  # int32[A, 3] (op, dst, src)
         self.n_actions = len(self.actions)
-        self.slots = self.task.slots
+        # rows of an observed state: R + N + 1 (the VarSort game adds one: active/suspended)
+        self.slots = int(env.observation_space["state"].shape[0])
+        self.max_moves = int(getattr(env, "max_moves", self.max_length))
+        """Moves in an episode at most: the length of the network's token input."""
         # sort7 and sort8 observe a fixed subset of their inputs (the env's choice).
         columns = np.asarray(getattr(env, "observed_columns", np.arange(self.task.n_inputs)))
         self.n_inputs = len(columns)
@@ -76,11 +81,17 @@ class GameSpec:
         inputs on which one register or memory cell holds the j-th smallest item, averaged
         over j. 1 when solved. Used for reward shaping: the game's own reward only moves
         when a store puts a value in place, at the very end of a program."""
-        return float(_potential(state, self._expected))
+        return float(_potential(state[:self.task.registers + self.task.n], self._expected))
 
     @property
     def sees_all_inputs(self) -> bool:
         return self.n_inputs == self.task.n_inputs
+
+    @property
+    def has_bound(self) -> bool:
+        """The enumerative search's lower bound applies (``prune``, ``bound_shaping``): the
+        positions show every test input (a varsort task's bound is ``LengthBound``)."""
+        return self.sees_all_inputs
 
     def warm_up(self) -> None:
         """Compile the game's kernels before any clock starts (one short game)."""
@@ -96,20 +107,25 @@ class GameSpec:
 
 @numba.njit(**JIT)
 def _potential(state, expected):
-    """``state: int8[S, B]`` (last row flags, skipped), ``expected: int8[N, B]`` -> [0, 1]."""
+    """``state: int8[R + N, B]`` (registers and memory), ``expected: int8[N, B]`` -> [0, 1].
+
+    Cells past an input's length (expected -1, varsortN) count for nothing."""
     rows, b = state.shape
     n = expected.shape[0]
     total = 0
+    cells = 0
     for j in range(n):
         best = 0
-        for r in range(rows - 1):
+        for r in range(rows):
             count = 0
             for i in range(b):
-                count += state[r, i] == expected[j, i]
+                count += (state[r, i] == expected[j, i]) & (expected[j, i] >= 0)
             if count > best:
                 best = count
         total += best
-    return total / (n * b)
+        for i in range(b):
+            cells += expected[j, i] >= 0
+    return total / max(cells, 1)
 
 
 def default_max_length(task: Task) -> int:
@@ -117,7 +133,12 @@ def default_max_length(task: Task) -> int:
 
     A budget at the known baseline keeps the tree small: sort3 reached 17 in about 2
     minutes with 18 and did not within 5 with 19 (rough runs on a loaded 2-core machine).
+    varsortN: the human routine's length (``kernels.networks.varsort_program``: 10, 30, 61
+    ... for N = 2, 3, 4): varsort3 went from 29 to 21 in 88 s with it (one run, seed 0).
     """
+    if task.variable:
+        return len(baseline_program(Task(task.n, variable=True)))
     if task.registers < task.n + 1:  # no network program fits: the env's default budget
         return len(baseline_program(Task(task.n))) + task.n
     return len(baseline_program(task))
+

@@ -210,9 +210,10 @@ class Search:
                      np.asarray(mask, dtype=bool), tokens, self.state_of(self.game, obs),
                      parent.depth + 1)
         if (self.bound is not None and not child.terminal
-                and child.depth + self.bound(child.state) > self.game.max_length):
+                and self.game.length + self.bound(child.state) > self.game.max_length):
             # No correct program within the episode's budget continues this one: the node is
-            # a dead end, closed at once (MCTS-Solver), and its return is what it has.
+            # a dead end, closed at once (MCTS-Solver), and its return is what it has. (The
+            # game's length: a VarSort game's land moves write no instruction.)
             child.terminal = child.closed = True
         if self.potential is not None:
             # Potential-based shaping (Ng et al. 1999): r + w (phi(s') - phi(s)) keeps the

@@ -45,8 +45,8 @@ class Agent:
 
         self.spec = spec
         self.device = device
-        self.featurizer = Featurizer(spec.actions, spec.inputs, spec.slots, spec.max_length)
-        self.net = PolicyValueNet(config.network, spec.n_actions, spec.max_length,
+        self.featurizer = Featurizer(spec.actions, spec.inputs, spec.slots, spec.max_moves)
+        self.net = PolicyValueNet(config.network, spec.n_actions, spec.max_moves,
                                   self.featurizer.table_size).to(device)
         self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=config.learning_rate,
                                            weight_decay=config.weight_decay)
@@ -62,7 +62,7 @@ class Agent:
 
     def features(self, game, obs) -> tuple[np.ndarray, np.ndarray]:
         """``(tokens int16[T], state int8[S, B])`` of the game's position."""
-        return self.featurizer.tokens_of(game.program().code), self.spec.state_of(game, obs)
+        return self.featurizer.tokens_of_moves(game.moves()), self.spec.state_of(game, obs)
 
     def evaluate(self, tokens, states, masks):
         """The search's evaluator: masked softmax priors and values, as numpy."""

@@ -52,6 +52,7 @@ class PPOLearner:
         # running returns.
         return {"replay": None,
                 "extra": {"ppo_programs": [env.program().text() for env in self.envs],
+                          "ppo_moves": [env.moves() for env in self.envs],
                           "ppo_returns": self.returns.tolist(), "ppo_budget": self.budget}}
 
     def load_state_dict(self, payload: dict) -> None:
@@ -59,11 +60,16 @@ class PPOLearner:
 
         extra = payload.get("extra", {})
         self._make_envs(extra.get("ppo_budget"))
-        for i, text in enumerate(extra.get("ppo_programs", [])):
+        # the moves replay a VarSort game too (a program's jumps are not its moves); older
+        # checkpoints hold the programs only
+        moves = extra.get("ppo_moves") or [[self.spec.action_index(row)
+                                            for row in Program.parse(text)]
+                                           for text in extra.get("ppo_programs", [])]
+        for i, played in enumerate(moves):
             env = self.envs[i]
             self.obs[i] = env.reset(seed=0)[0]
-            for row in Program.parse(text):
-                self.obs[i] = env.step(self.spec.action_index(row))[0]
+            for action in played:
+                self.obs[i] = env.step(int(action))[0]
         self.returns[:] = extra.get("ppo_returns", self.returns.tolist())
 
     def close(self) -> None:
@@ -75,8 +81,8 @@ class PPOLearner:
         if budget != self.budget:  # a new best: later games must beat it (shrink_budget)
             self._make_envs(budget)
         spec, agent = self.spec, self.agent
-        e, t = len(self.envs), spec.max_length
-        tokens = np.zeros((t, e, spec.max_length), dtype=np.int16)  # int16[T, E, P]
+        e, t = len(self.envs), spec.max_moves
+        tokens = np.zeros((t, e, spec.max_moves), dtype=np.int16)  # int16[T, E, P]
         states = np.zeros((t, e, spec.slots, spec.n_inputs), dtype=np.int8)  # int8[T, E, S, B]
         masks = np.zeros((t, e, spec.n_actions), dtype=bool)  # bool[T, E, A]
         actions = np.zeros((t, e), dtype=np.int64)

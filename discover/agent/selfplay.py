@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from discover.kernels import Task
 from discover.search.bound import StateBound
 
 from . import mcts
@@ -20,15 +21,72 @@ from .config import MCTSConfig, TrainConfig
 from .game import GameSpec
 from .mcts import Search, Tree, choose
 
-__all__ = ["LastBound", "SelfPlay"]
+__all__ = ["LastBound", "LengthBound", "SelfPlay"]
+
+
+class LengthBound:
+    """The enumerative search's bound on a VarSort game position (varsortN, ISA v2).
+
+    Branches test the length only, so the inputs of one length m all take one path, and
+    the instructions on it (jumps and ``cmp n`` aside) are a straight-line program that
+    finishes sorting them: at least ``StateBound(sort_m)`` of their state (registers, cells
+    m0..m{m-1}, flags), for m >= 2. While inputs of a shorter length l wait on the same
+    label (or are active with them) and one of m's inputs still has a wrong cell i >= l, the
+    store to it would fault for l: a cmp n and a jump on m's path must separate them first
+    (+2). The program is at least as long as any path: the bound is the most over m.
+    A cell of an m-item input (m >= 2) that holds its sorted value on every input of length
+    m has been stored (each cell starts wrong on some input, and stores are strict): a cell
+    is stored once per input (the pruned game's rule), so when m has stored cell i and
+    another length m' still has it wrong, m' stores it on an instruction off m's path:
+    the program holds m's path plus those stores (and the jump that separates m and m' if
+    they run together now). Positions are the game's observed state (status row last: 0
+    active, d suspended on pending label d).
+    """
+
+    def __init__(self, task: Task):
+        r, n = task.registers, task.n
+        self._groups = []
+        for m in range(2, n + 1):
+            cols = np.flatnonzero(task.lengths == m)
+            rows = np.array(list(range(r)) + [r + i for i in range(m)] + [r + n])
+            self._groups.append((m, StateBound(Task(m, registers=r)), cols, rows))
+        self._lengths = task.lengths
+        self._r = r
+        self._expected = task.expected
+
+    def __call__(self, state: np.ndarray) -> int:
+        status = state[-1]
+        r = self._r
+        most = 0
+        groups = []  # (need, status, cells stored, cells wrong) per length m >= 2
+        for m, bound, cols, rows in self._groups:
+            need = int(bound(np.ascontiguousarray(state[np.ix_(rows, cols)])))
+            wrong_rows = (state[r:r + m, cols] != self._expected[:m, cols]).any(1)
+            wrong = np.flatnonzero(wrong_rows)
+            mine = status[cols[0]]
+            groups.append((need, mine, ~wrong_rows, wrong_rows))
+            if need == 0:
+                continue
+            together = self._lengths[status == mine]
+            if len(wrong) and together.size and together.min() <= wrong.max():
+                need += 2
+            most = max(most, need)
+        for need, mine, stored, _ in groups:
+            for other_need, other, _, wrong in groups:
+                k = min(len(stored), len(wrong))
+                extra = int(np.count_nonzero(stored[:k] & wrong[:k]))
+                if extra:
+                    most = max(most, need + extra + 2 * (mine == other))
+        return most
 
 
 class LastBound:
-    """``StateBound`` that remembers its last position: the search asks twice per position
-    (``prune``, then the shaping potential), and the bound is the costly part."""
+    """``StateBound`` (``LengthBound`` for a varsort task) that remembers its last
+    position: the search asks twice per position (``prune``, then the shaping potential),
+    and the bound is the costly part."""
 
     def __init__(self, task):
-        self._bound = StateBound(task)
+        self._bound = LengthBound(task) if task.variable else StateBound(task)
         self._last = (None, 0)  # (state asked last, its bound)
 
     def __call__(self, state: np.ndarray) -> int:
@@ -68,7 +126,7 @@ class SelfPlay:
         ``bound_weight`` x ``bound`` / ``max_length`` when that weight is not 0 (and the
         positions show every test input, which the bound needs)."""
         spec = self.spec
-        if not bound_weight or not spec.sees_all_inputs:
+        if not bound_weight or not spec.has_bound:
             return spec.potential
         scale = bound_weight / spec.max_length
         return lambda state: spec.potential(state) - scale * self.bound(state)
@@ -77,7 +135,7 @@ class SelfPlay:
         """Compile the game's, the search's and the bound's kernels before any clock starts."""
         self.spec.warm_up()
         mcts.warm_up()
-        if self.spec.sees_all_inputs:  # the enum kernels behind pruning and shaping
+        if self.spec.has_bound:  # the enum kernels behind pruning and shaping
             obs, _ = self.game().reset(seed=0)
             self.bound(self.spec.state_of(self.game(), obs))
 
@@ -96,8 +154,8 @@ class SelfPlay:
         settings = config.mcts if settings is None else settings
         game = self.game(budget)
         obs, _ = game.reset(seed=0)
-        bound = self.bound if config.prune and spec.sees_all_inputs else None
-        search = Search(game, spec.state_of, spec.max_length, evaluate, settings, rng, on_solved,
+        bound = self.bound if config.prune and spec.has_bound else None
+        search = Search(game, spec.state_of, spec.max_moves, evaluate, settings, rng, on_solved,
                         self.shaping_potential(config.bound_shaping), config.shaping, bound)
         trees = [Tree(search.root(obs)) for _ in range(games)]
         records = [[] for _ in range(games)]  # per game: (node, policy)
