@@ -126,8 +126,8 @@ def search(task: Task, method: str | None = None, config=None, *,
                               restarts=config.restarts, method="beam",
                               branches=config.cost == "latency")
     if task.variable and method == "random":
-        raise ValueError(f"--method random does not search the varsort tasks "
-                         f"(use beam, enum or stochastic)")
+        raise ValueError("--method random does not search the varsort tasks "
+                         "(use beam, enum or stochastic)")
     if method == "stochastic":
         result = search_stochastic(task, config, monitor)
     elif method == "random":

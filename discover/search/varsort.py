@@ -33,7 +33,6 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
