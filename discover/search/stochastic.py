@@ -20,6 +20,7 @@ import math
 import numbers
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -272,26 +273,57 @@ def _check_cache_memory(task: Task, config: StochasticConfig, capacity: int) -> 
             f"max length")
 
 
+@dataclass(frozen=True)
+class _Flavour:
+    """What the driver needs of one ISA's chains: the fixed sorts' here, the varsort
+    tasks' (ISA v2) in ``stochastic_flow.py``."""
+
+    resolve: Callable  # (config, task) -> the config with its defaults filled in
+    start: Callable  # (task, config) -> the chains' first program
+    cold_length: Callable  # task -> the capacity of a cold start (a program's length)
+    extra_rows: int  # capacity: the start's length + this
+    check_memory: Callable  # (task, config, capacity): MemoryError over the limit
+    chains: type  # (task, config, start, capacity) -> the chains
+    notes: Callable  # config -> notes of the result beside the common ones
+
+
+_FIXED = _Flavour(
+    resolve=lambda config, task: config.resolved(task),
+    start=lambda task, config: start_program(task, config),
+    cold_length=lambda task: len(baseline_program(task)),
+    extra_rows=2,
+    check_memory=lambda task, config, capacity: _check_cache_memory(task, config, capacity),
+    chains=_Chains,
+    notes=lambda config: {})
+
+
+def _flavour(task: Task) -> _Flavour:
+    if not task.variable:
+        return _FIXED
+    from . import stochastic_flow as flow
+
+    return _Flavour(resolve=flow.resolved, start=flow.start_program,
+                    cold_length=lambda task: len(flow.varsort_program(task.n)),
+                    extra_rows=flow.EXTRA_ROWS, check_memory=flow.check_cache_memory,
+                    chains=flow.FlowChains, notes=flow.notes)
+
+
 def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) -> SearchResult:
     """Run the chains until ``config.steps`` or the monitor stops them; the best correct program.
 
     Pass a ``CostMonitor(objective='latency')`` with ``cost='latency'`` so that longer
     but faster programs are kept too. A varsort task (``task.variable``, ISA v2: branches)
-    runs the chains of ``stochastic_flow.py`` instead.
+    runs the chains of ``stochastic_flow.py`` (``_flavour``) in the same loop.
     """
-    if task.variable:
-        from .stochastic_flow import search_stochastic_flow
-
-        return search_stochastic_flow(task, config, monitor, run_loop=_run,
-                                      make_result=_result)
-    config = config.resolved(task)
-    start = start_program(task, config)
+    flavour = _flavour(task)
+    config = flavour.resolve(config, task)
+    start = flavour.start(task, config)
     if config.max_length is not None:
         capacity = config.max_length
     elif config.cold_start and config.start is None:
-        capacity = len(baseline_program(task)) if task.registers > task.n else 4 * task.n * task.n
+        capacity = flavour.cold_length(task) if task.registers > task.n else 4 * task.n * task.n
     else:
-        capacity = len(start) + 2
+        capacity = len(start) + flavour.extra_rows
     if len(start) > capacity:
         raise ValueError(f"the start program has {len(start)} instructions, over max_length "
                          f"{capacity}")
@@ -301,7 +333,7 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
     # limit. The warm start (the network, or a resumed best) is offered first, so the run
     # directory holds it from the first second; then the chains' prefix-state caches
     # (sort8: 2 GB) and the JIT.
-    _check_cache_memory(task, config, capacity)  # before anything is offered or written
+    flavour.check_memory(task, config, capacity)  # before anything is offered or written
     warm = time.perf_counter()
     try:
         with monitor.setup():
@@ -309,7 +341,7 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
                 monitor.found(start, task)  # the warm start, when correct
             monitor.check()
             # the caches are filled by long compiled calls (sort8: a second a chain)
-            chains = monitor.watched(lambda: _Chains(task, config, start, capacity))
+            chains = monitor.watched(lambda: flavour.chains(task, config, start, capacity))
             chains._run_one(0, 0)  # compile (or load) on this thread, where a stop interrupts
     except SearchStopped:
         return monitor.result(task, "stochastic", config.seed, 0,
@@ -326,6 +358,7 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
     finally:
         chains.close()
     result = _result(task, config, monitor, chains, start, capacity, done, compile_time)
+    result.notes.update(flavour.notes(config))
     if pool is not None:
         chains.collect(pool)
         result.candidates = list(pool.values())

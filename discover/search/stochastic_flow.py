@@ -15,9 +15,9 @@ summed over the test inputs, where an input that faults (loads or stores a cell 
 length) counts all N cells plus ``FAULT_PENALTY``. The chains start from the human routine
 (``varsort_program(N)``: branch on the length to the optimal network of that length), as
 AlphaDev-S was warm-started, or from ``config.start`` (``--resume``), or from the empty
-program (``cold_start``). Same seed, same steps, same result; the loop, restarts and stops
-(Ctrl-C, the time limit) are the fixed search's (``stochastic._run``, which
-``search_stochastic`` hands over with its result builder).
+program (``cold_start``). Same seed, same steps, same result; the driver, loop, restarts
+and stops (Ctrl-C, the time limit) are the fixed search's: ``search_stochastic`` runs these
+chains (``FlowChains``) with the start, capacity and checks of this module.
 
 Of the fixed search's costs, ``length`` and ``latency`` (for a program with branches: the
 latency estimate of each input's path, mean over the lengths 0..N, as
@@ -29,17 +29,15 @@ timings of, straight-line routines) are refused.
 from __future__ import annotations
 
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
 
-from discover.kernels import Program, Task, verify
+from discover.kernels import Program, Task
 from discover.kernels import flow_mcmc, mcmc
 from discover.kernels.networks import varsort_program
 
-from .base import Monitor, SearchResult, SearchStopped
 
 # ``config`` below is a StochasticConfig (discover/search/stochastic.py): that module
 # imports this one (search_stochastic dispatches here), so this one does not import it.
@@ -89,7 +87,7 @@ def start_program(task: Task, config) -> Program:
     return varsort_program(task.n)
 
 
-def _check_cache_memory(task: Task, config, capacity: int) -> None:
+def check_cache_memory(task: Task, config, capacity: int) -> None:
     """MemoryError when the chains' caches (states and resume indices) pass the limit."""
     need = config.chains * (capacity + 1) * (task.slots + 4) * task.n_inputs
     if need > config.memory_limit_gb * 2**30:
@@ -113,7 +111,7 @@ class FlowChains:
         self.config = config
         self.capacity = capacity
         c, p, s, b = config.chains, capacity, task.slots, task.n_inputs
-        _check_cache_memory(task, config, capacity)
+        check_cache_memory(task, config, capacity)
         # Inputs with the most distinct values (the longest) first: they tell programs
         # apart best, so a wrong proposal is usually caught in the first block of columns.
         order = np.argsort(-task.inputs.max(axis=0), kind="stable")
@@ -211,50 +209,8 @@ class FlowChains:
         return k, Program(self.best_codes[k, :self.best_lengths[k]].copy())
 
 
-def search_stochastic_flow(task: Task, config, monitor: Monitor, *,
-                           run_loop, make_result) -> SearchResult:
-    """The stochastic search on a varsort task (see the module docstring): run the chains
-    until ``config.steps`` or the monitor stops them; the best correct program.
-
-    ``run_loop`` and ``make_result`` are the fixed search's loop and result builder
-    (``stochastic._run``, ``stochastic._result``), which run these chains as theirs.
-    """
-    config = resolved(config, task)
-    start = start_program(task, config)
-    if config.max_length is not None:
-        capacity = config.max_length
-    elif config.cold_start and config.start is None:
-        capacity = len(varsort_program(task.n)) if task.registers > task.n \
-            else 4 * task.n * task.n
-    else:
-        capacity = len(start) + EXTRA_ROWS
-    if len(start) > capacity:
-        raise ValueError(f"the start program has {len(start)} instructions, over max_length "
-                         f"{capacity}")
-    capacity = max(capacity, 1)
-
-    _check_cache_memory(task, config, capacity)
-    warm = time.perf_counter()
-    try:
-        with monitor.setup():
-            if len(start) and verify(start, task).correct:  # compiles the verifier here
-                monitor.found(start, task)  # the warm start, when correct
-            monitor.check()
-            chains = monitor.watched(lambda: FlowChains(task, config, start, capacity))
-            chains._run_one(0, 0)  # compile (or load) on this thread, where a stop interrupts
-    except SearchStopped:
-        return monitor.result(task, "stochastic", config.seed, 0,
-                              time.perf_counter() - warm, {"stopped_in": "set-up"})
-    compile_time = time.perf_counter() - warm
-    monitor.start_search()
-    monitor.set_phase("search")
-    try:
-        done = run_loop(task, config, monitor, chains)
-    finally:
-        chains.close()
-    result = make_result(task, config, monitor, chains, start, capacity, done, compile_time)
-    result.notes["isa"] = "v2"
-    result.notes["start"] = ("cold" if config.cold_start and config.start is None else
-                             "program" if config.start is not None else "human routine")
-    result.notes["moves"] = list(flow_mcmc.MOVE_NAMES)
-    return result
+def notes(config) -> dict:
+    """The notes a v2 run's result adds to the fixed search's."""
+    return {"isa": "v2", "moves": list(flow_mcmc.MOVE_NAMES),
+            "start": ("cold" if config.cold_start and config.start is None else
+                      "program" if config.start is not None else "human routine")}
