@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -32,6 +30,7 @@ from discover.kernels import (MODEL_SIZE, Program, Task, baseline_program, flow_
 from discover.validation import (MAX_PROGRAM_LENGTH, ConfigError, check_choice, check_float,
                                  check_int, check_memory_gb, check_seed)
 
+from .chains import ChainsBase
 from .base import Monitor, SearchResult, SearchStopped, fitted_cycles, fitted_model_for
 
 COSTS = ("length", "latency", "fitted", "measured", "mca")
@@ -144,43 +143,19 @@ def _model(task: Task, config: "StochasticConfig") -> np.ndarray:
     return fitted_model_for(task)
 
 
-class _Chains:
-    """C chains: the arrays kernels/mcmc.run_chain takes, and the threads that run them."""
+class _Chains(ChainsBase):
+    """C chains: the arrays kernels/mcmc.run_chain takes (the prefix-state caches beside
+    ``ChainsBase``'s), and the threads that run them."""
 
     def __init__(self, task: Task, config: StochasticConfig, start: Program, capacity: int):
-        self.task = task
-        self.config = config
-        self.capacity = capacity
+        _check_cache_memory(task, config, capacity)
+        super().__init__(task, config, capacity, config.move_weights)
         self.cost_kind = _cost_kind(config)
         self.model = _model(task, config)  # float64[MODEL_SIZE]
         c, p, s, b = config.chains, capacity, task.slots, task.n_inputs
-        _check_cache_memory(task, config, capacity)
-        # Inputs with the most distinct values first: they tell programs apart best, so a
-        # wrong proposal is usually caught in the first block of columns (about 10% more
-        # proposals/s on sort5 than the lexicographic order).
-        order = np.argsort(-task.inputs.max(axis=0), kind="stable")
-        self.inputs = np.ascontiguousarray(task.inputs[:, order])  # int8[N, B]
-        self.expected = np.ascontiguousarray(task.expected[:, order])  # int8[N, B]
-        self.codes = np.zeros((c, p, 3), dtype=np.int32)  # int32[C, P, 3]: (op, dst, src)
-        self.lengths = np.zeros(c, dtype=np.int64)  # int64[C]
-        self.costs = np.zeros(c, dtype=np.float64)  # float64[C]
-        self.rngs = np.array([[mcmc.seed_state(config.seed, k)] for k in range(c)],
-                             dtype=np.uint64)  # uint64[C, 1]
         self.states = np.zeros((c, p + 1, s, b), dtype=np.int8)  # int8[C, P + 1, S, B]
-        self.props = np.zeros((c, p, 3), dtype=np.int32)  # int32[C, P, 3] scratch
-        self.works = np.zeros((c, s, mcmc.BLOCK_COLUMNS), dtype=np.int8)  # int8[C, S, block]
         self.decoded = np.zeros((c, p, 4), dtype=np.int64)  # int64[C, P, 4] scratch
-        self.best_codes = np.zeros((c, p, 3), dtype=np.int32)  # int32[C, P, 3]
-        self.best_lengths = np.zeros(c, dtype=np.int64)  # int64[C]
-        self.best_keys = np.full(c, mcmc.NO_BEST, dtype=np.float64)  # float64[C]
-        self.counters = np.zeros((c, mcmc.N_COUNTERS), dtype=np.int64)
-        weights = np.asarray(config.move_weights, dtype=np.float64)
-        self.move_cdf = np.cumsum(weights)  # float64[N_MOVES]
-        for k in range(c):
-            self.reset(k, start)
-        workers = min(c, os.cpu_count() or 1)
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="chain") if workers > 1 \
-            else None
+        self.start(start)
 
     def reset(self, k: int, program: Program) -> None:
         """Put chain k on ``program`` (its states and cost recomputed)."""
@@ -190,20 +165,8 @@ class _Chains:
         misplaced = mcmc.prefix_states(self.codes[k], length, self.states[k], self.inputs,
                                        self.expected, self.task.registers)
         self.costs[k] = self.config.alpha * _metric(program, self.task, self.config) + misplaced
-        if misplaced == 0 and length:
-            key = _key(program, self.task, self.config, self.capacity)
-            if key < self.best_keys[k]:
-                self.best_keys[k] = key
-                self.best_lengths[k] = length
-                self.best_codes[k, :length] = program.code
-
-    def run(self, steps: int) -> None:
-        """Advance every chain by ``steps`` proposals (in parallel threads: nogil kernels)."""
-        if self.pool is None:
-            for k in range(self.config.chains):
-                self._run_one(k, steps)
-        else:
-            list(self.pool.map(lambda k: self._run_one(k, steps), range(self.config.chains)))
+        if misplaced == 0:
+            self.keep_best(k, program, _key(program, self.task, self.config, self.capacity))
 
     def _run_one(self, k: int, steps: int) -> None:
         length, cost, best_length, best_key = mcmc.run_chain(
@@ -217,10 +180,6 @@ class _Chains:
         self.costs[k] = cost
         self.best_lengths[k] = best_length
         self.best_keys[k] = best_key
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
 
     def collect(self, pool: dict) -> None:
         """Add each chain's current program (when correct) and its best to ``pool``."""
@@ -240,12 +199,6 @@ class _Chains:
                 if text not in pool and verify(program, self.task).correct:
                     pool[text] = program
 
-    def best(self) -> tuple[int, Program | None]:
-        """(chain, program): the best correct program any chain has seen (lowest chain on ties)."""
-        k = int(np.argmin(self.best_keys))
-        if not np.isfinite(self.best_keys[k]):
-            return k, None
-        return k, Program(self.best_codes[k, :self.best_lengths[k]].copy())
 
 
 def start_program(task: Task, config: StochasticConfig) -> Program:

@@ -28,8 +28,6 @@ timings of, straight-line routines) are refused.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -37,6 +35,8 @@ import numpy as np
 from discover.kernels import Program, Task
 from discover.kernels import flow_mcmc, mcmc
 from discover.kernels.networks import varsort_program
+
+from .chains import ChainsBase
 
 
 # ``config`` below is a StochasticConfig (discover/search/stochastic.py): that module
@@ -98,54 +98,27 @@ def check_cache_memory(task: Task, config, capacity: int) -> None:
             f"max length")
 
 
-class FlowChains:
-    """C chains over v2 programs: kernels/flow_mcmc.run_flow_chain's arrays and threads.
-
-    The attributes ``stochastic._run`` and ``_result`` read (``capacity``, ``costs``,
-    ``best_keys``, ``counters``, ``run``, ``reset``, ``best``) mean what they mean on the
-    fixed search's ``_Chains``.
-    """
+class FlowChains(ChainsBase):
+    """C chains over v2 programs: kernels/flow_mcmc.run_flow_chain's caches (machine
+    states and each input's resume index before every instruction) beside
+    ``ChainsBase``'s; the fixed search's driver runs them as its own."""
 
     def __init__(self, task: Task, config, start: Program, capacity: int):
-        self.task = task
-        self.config = config
-        self.capacity = capacity
-        c, p, s, b = config.chains, capacity, task.slots, task.n_inputs
         check_cache_memory(task, config, capacity)
-        # Inputs with the most distinct values (the longest) first: they tell programs
-        # apart best, so a wrong proposal is usually caught in the first block of columns.
-        order = np.argsort(-task.inputs.max(axis=0), kind="stable")
-        self.inputs = np.ascontiguousarray(task.inputs[:, order])  # int8[N, B]
-        self.expected = np.ascontiguousarray(task.expected[:, order])  # int8[N, B]
-        self.input_lengths = np.ascontiguousarray(task.lengths[order])  # int8[B]
+        super().__init__(task, config, capacity, tuple(config.move_weights) + BRANCH_WEIGHTS)
+        c, p, s, b = config.chains, capacity, task.slots, task.n_inputs
+        self.input_lengths = np.ascontiguousarray(task.lengths[self.order])  # int8[B]
         self.fault_cost = float(task.n + FAULT_PENALTY)
         self.cost_kind = (flow_mcmc.COST_LATENCY if config.cost == "latency"
                           else flow_mcmc.COST_LENGTH)
-        self.codes = np.zeros((c, p, 3), dtype=np.int32)  # int32[C, P, 3]: (op, dst, src)
-        self.lengths = np.zeros(c, dtype=np.int64)  # int64[C]
-        self.costs = np.zeros(c, dtype=np.float64)  # float64[C]
-        self.rngs = np.array([[mcmc.seed_state(config.seed, k)] for k in range(c)],
-                             dtype=np.uint64)  # uint64[C, 1]
         self.states = np.zeros((c, p + 1, s, b), dtype=np.int8)  # int8[C, P + 1, S, B]
         self.resumes = np.zeros((c, p + 1, b), dtype=np.int32)  # int32[C, P + 1, B]
-        self.props = np.zeros((c, p, 3), dtype=np.int32)  # scratch
-        self.works = np.zeros((c, s, mcmc.BLOCK_COLUMNS), dtype=np.int8)
         self.res = np.zeros((c, mcmc.BLOCK_COLUMNS), dtype=np.int32)
         self.scratch_w = np.zeros((c, p + 1), dtype=np.int64)
         self.scratch_f = np.zeros((c, p + 1), dtype=np.bool_)
         self.scratch_r = np.zeros((c, p + 1), dtype=np.bool_)
         self.shapes = np.zeros((c, 3), dtype=np.int64)
-        self.best_codes = np.zeros((c, p, 3), dtype=np.int32)
-        self.best_lengths = np.zeros(c, dtype=np.int64)
-        self.best_keys = np.full(c, mcmc.NO_BEST, dtype=np.float64)
-        self.counters = np.zeros((c, mcmc.N_COUNTERS), dtype=np.int64)
-        weights = np.asarray(tuple(config.move_weights) + BRANCH_WEIGHTS, dtype=np.float64)
-        self.move_cdf = np.cumsum(weights)  # float64[flow_mcmc.N_MOVES]
-        for k in range(c):
-            self.reset(k, start)
-        workers = min(c, os.cpu_count() or 1)
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="chain") if workers > 1 \
-            else None
+        self.start(start)
 
     def reset(self, k: int, program: Program) -> None:
         """Put chain k on ``program`` (its caches and cost recomputed)."""
@@ -157,11 +130,8 @@ class FlowChains:
                                       self.task.registers, self.fault_cost)
         metric = self.metric(k)
         self.costs[k] = self.config.alpha * metric + bad
-        key = mcmc._best_key(metric, length, self.capacity)
-        if bad == 0 and length and key < self.best_keys[k]:
-            self.best_keys[k] = key
-            self.best_lengths[k] = length
-            self.best_codes[k, :length] = program.code
+        if bad == 0:
+            self.keep_best(k, program, mcmc._best_key(metric, length, self.capacity))
 
     def metric(self, k: int) -> float:
         """The size term of chain k's current program (length or latency_mean)."""
@@ -170,14 +140,6 @@ class FlowChains:
             return float(flow_mcmc.latency_mean(self.codes[k], length, self.inputs,
                                                 self.input_lengths, self.task.registers))
         return float(length)
-
-    def run(self, steps: int) -> None:
-        """Advance every chain by ``steps`` proposals (in parallel threads: nogil kernels)."""
-        if self.pool is None:
-            for k in range(self.config.chains):
-                self._run_one(k, steps)
-        else:
-            list(self.pool.map(lambda k: self._run_one(k, steps), range(self.config.chains)))
 
     def _run_one(self, k: int, steps: int) -> None:
         length, cost, best_length, best_key = flow_mcmc.run_flow_chain(
@@ -192,21 +154,6 @@ class FlowChains:
         self.costs[k] = cost
         self.best_lengths[k] = best_length
         self.best_keys[k] = best_key
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
-
-    def program(self, k: int) -> Program:
-        """Chain k's current program."""
-        return Program(self.codes[k, :self.lengths[k]].copy())
-
-    def best(self) -> tuple[int, Program | None]:
-        """(chain, program): the best correct program any chain has seen (lowest chain on ties)."""
-        k = int(np.argmin(self.best_keys))
-        if not np.isfinite(self.best_keys[k]):
-            return k, None
-        return k, Program(self.best_codes[k, :self.best_lengths[k]].copy())
 
 
 def notes(config) -> dict:
