@@ -46,11 +46,10 @@ import numpy as np
 from .cost import ISSUE_WIDTH, LATENCY
 from .interp import UNSET, _apply, _decode
 from .isa import (CMPN, COMPARE, COND_MASK, COPY, DST_MEM, DST_REG, EFFECT, FLAG_EQ, FLAG_GT,
-                  FLAG_LT, JMP, JNE, JUMP_COND, MIRROR, N_OPCODES, READS_DST, READS_FLAGS,
+                  FLAG_LT, JMP, JNE, JUMP_COND, N_OPCODES, READS_DST, READS_FLAGS,
                   READS_SRC, SELECT, SRC_MEM, SRC_REG, WRITES_DST, WRITES_FLAGS)
 from .jit import JIT
-from .mcmc import (ACCEPTED, EARLY_REJECTED, ILL_FORMED, INVALID, PROPOSED, _REGISTER_OPS,
-                   _best_key, _randint, _random_instruction, _range, _uniform)
+from .mcmc import (ACCEPTED, instruction_move, opcode_move, operand_move, swap_move, EARLY_REJECTED, ILL_FORMED, INVALID, PROPOSED, _best_key, _randint, _random_instruction, _range, _uniform)
 
 NEVER = np.int32(2**30)  # resume index of an input that faulted (as flow.py)
 
@@ -495,21 +494,7 @@ def _propose(rng, cur, length, prop, capacity, n, registers, move_cdf, shape):
         shape[2] = rows
         return move, remove_rows(prop, length, p, rows), p
     if move == SWAP:
-        if length < 2:
-            return move, length, -1
-        i = _randint(rng, length)
-        j = _randint(rng, length - 1)
-        if j >= i:
-            j += 1
-        if i > j:
-            i, j = j, i
-        if prop[i, 0] == prop[j, 0] and prop[i, 1] == prop[j, 1] and prop[i, 2] == prop[j, 2]:
-            return move, length, -1
-        for c in range(3):
-            t = prop[i, c]
-            prop[i, c] = prop[j, c]
-            prop[j, c] = t
-        return move, length, i
+        return move, length, swap_move(rng, prop, length)
     p = _randint(rng, length)
     op = prop[p, 0]
     if move == OPCODE:
@@ -517,17 +502,8 @@ def _propose(rng, cur, length, prop, capacity, n, registers, move_cdf, shape):
             return move, length, -1
         if op > CMPN:  # another jump condition
             prop[p, 0] = JMP + (op - JMP + 1 + _randint(rng, _N_JUMPS - 1)) % _N_JUMPS
-        elif MIRROR[op] >= 0:  # mov rD, mS  <->  mov mS, rD
-            prop[p, 0] = MIRROR[op]
-            prop[p, 1] = cur[p, 2]
-            prop[p, 2] = cur[p, 1]
-        elif DST_REG[op] and SRC_REG[op]:  # another register-register opcode
-            k = _REGISTER_OPS.shape[0]
-            pos = 0
-            while _REGISTER_OPS[pos] != op:
-                pos += 1
-            prop[p, 0] = _REGISTER_OPS[(pos + 1 + _randint(rng, k - 1)) % k]
-        return move, length, p if prop[p, 0] != op else -1
+            return move, length, p
+        return move, length, opcode_move(rng, cur, prop, p, op)
     if move == OPERAND:
         if op == CMPN:  # another K
             new = _randint(rng, n)
@@ -543,23 +519,8 @@ def _propose(rng, cur, length, prop, capacity, n, registers, move_cdf, shape):
                 new += 1
             prop[p, 1] = new
             return move, length, p
-        which = 1 + _randint(rng, 2)
-        limit = (_range(DST_REG[op], DST_MEM[op], registers, n) if which == 1
-                 else _range(SRC_REG[op], SRC_MEM[op], registers, n))
-        if limit < 2:
-            return move, length, -1
-        old = prop[p, which]
-        new = _randint(rng, limit - 1)
-        if new >= old:
-            new += 1
-        prop[p, which] = new
-        if DST_REG[op] and SRC_REG[op] and prop[p, 1] == prop[p, 2]:
-            return move, length, -1  # rX, rX: a no-op or a useless compare
-        return move, length, p
-    _random_instruction(rng, n, registers, prop, p)
-    if prop[p, 0] == cur[p, 0] and prop[p, 1] == cur[p, 1] and prop[p, 2] == cur[p, 2]:
-        return move, length, -1
-    return move, length, p
+        return move, length, operand_move(rng, prop, p, op, n, registers)
+    return move, length, instruction_move(rng, cur, prop, p, n, registers)
 
 
 @numba.njit(**JIT)

@@ -162,6 +162,71 @@ def well_formed(code, length, n, registers):
     return True
 
 
+@numba.njit(inline="always", **JIT)
+def swap_move(rng, prop, length):
+    """The swap move on ``prop[:length]``: exchange two random rows; the first changed row,
+    or -1 (fewer than two rows, or two equal ones). Moves below return the same."""
+    if length < 2:
+        return -1
+    i = _randint(rng, length)
+    j = _randint(rng, length - 1)
+    if j >= i:
+        j += 1
+    if i > j:
+        i, j = j, i
+    if prop[i, 0] == prop[j, 0] and prop[i, 1] == prop[j, 1] and prop[i, 2] == prop[j, 2]:
+        return -1
+    for c in range(3):
+        t = prop[i, c]
+        prop[i, c] = prop[j, c]
+        prop[j, c] = t
+    return i
+
+
+@numba.njit(inline="always", **JIT)
+def opcode_move(rng, cur, prop, p, op):
+    """The opcode move on row p (a v1 opcode ``op``): a load becomes the mirror store (and
+    back), a register-register opcode another one."""
+    if MIRROR[op] >= 0:  # mov rD, mS  <->  mov mS, rD
+        prop[p, 0] = MIRROR[op]
+        prop[p, 1] = cur[p, 2]
+        prop[p, 2] = cur[p, 1]
+    elif DST_REG[op] and SRC_REG[op]:  # another register-register opcode
+        k = _REGISTER_OPS.shape[0]
+        pos = 0
+        while _REGISTER_OPS[pos] != op:
+            pos += 1
+        prop[p, 0] = _REGISTER_OPS[(pos + 1 + _randint(rng, k - 1)) % k]
+    return p if prop[p, 0] != op else -1
+
+
+@numba.njit(inline="always", **JIT)
+def operand_move(rng, prop, p, op, n, registers):
+    """The operand move on row p (a v1 opcode ``op``): one operand another value."""
+    which = 1 + _randint(rng, 2)
+    limit = (_range(DST_REG[op], DST_MEM[op], registers, n) if which == 1
+             else _range(SRC_REG[op], SRC_MEM[op], registers, n))
+    if limit < 2:
+        return -1
+    old = prop[p, which]
+    new = _randint(rng, limit - 1)
+    if new >= old:
+        new += 1
+    prop[p, which] = new
+    if DST_REG[op] and SRC_REG[op] and prop[p, 1] == prop[p, 2]:
+        return -1  # rX, rX: a no-op or a useless compare
+    return p
+
+
+@numba.njit(inline="always", **JIT)
+def instruction_move(rng, cur, prop, p, n, registers):
+    """The instruction move: row p a random instruction."""
+    _random_instruction(rng, n, registers, prop, p)
+    if prop[p, 0] == cur[p, 0] and prop[p, 1] == cur[p, 1] and prop[p, 2] == cur[p, 2]:
+        return -1
+    return p
+
+
 @numba.njit(**JIT)
 def _propose(rng, cur, length, prop, capacity, n, registers, move_cdf):
     """Copy ``cur[:length]`` into ``prop`` and apply one random move.
@@ -197,53 +262,14 @@ def _propose(rng, cur, length, prop, capacity, n, registers, move_cdf):
             prop[k, 2] = prop[k + 1, 2]
         return move, length - 1, p
     if move == SWAP:
-        if length < 2:
-            return move, length, -1
-        i = _randint(rng, length)
-        j = _randint(rng, length - 1)
-        if j >= i:
-            j += 1
-        if i > j:
-            i, j = j, i
-        if prop[i, 0] == prop[j, 0] and prop[i, 1] == prop[j, 1] and prop[i, 2] == prop[j, 2]:
-            return move, length, -1
-        for c in range(3):
-            t = prop[i, c]
-            prop[i, c] = prop[j, c]
-            prop[j, c] = t
-        return move, length, i
+        return move, length, swap_move(rng, prop, length)
     p = _randint(rng, length)
     op = prop[p, 0]
     if move == OPCODE:
-        if MIRROR[op] >= 0:  # mov rD, mS  <->  mov mS, rD
-            prop[p, 0] = MIRROR[op]
-            prop[p, 1] = cur[p, 2]
-            prop[p, 2] = cur[p, 1]
-        elif DST_REG[op] and SRC_REG[op]:  # another register-register opcode
-            k = _REGISTER_OPS.shape[0]
-            pos = 0
-            while _REGISTER_OPS[pos] != op:
-                pos += 1
-            prop[p, 0] = _REGISTER_OPS[(pos + 1 + _randint(rng, k - 1)) % k]
-        return move, length, p if prop[p, 0] != op else -1
+        return move, length, opcode_move(rng, cur, prop, p, op)
     if move == OPERAND:
-        which = 1 + _randint(rng, 2)
-        limit = (_range(DST_REG[op], DST_MEM[op], registers, n) if which == 1
-                 else _range(SRC_REG[op], SRC_MEM[op], registers, n))
-        if limit < 2:
-            return move, length, -1
-        old = prop[p, which]
-        new = _randint(rng, limit - 1)
-        if new >= old:
-            new += 1
-        prop[p, which] = new
-        if DST_REG[op] and SRC_REG[op] and prop[p, 1] == prop[p, 2]:
-            return move, length, -1  # rX, rX: a no-op or a useless compare
-        return move, length, p
-    _random_instruction(rng, n, registers, prop, p)
-    if prop[p, 0] == cur[p, 0] and prop[p, 1] == cur[p, 1] and prop[p, 2] == cur[p, 2]:
-        return move, length, -1
-    return move, length, p
+        return move, length, operand_move(rng, prop, p, op, n, registers)
+    return move, length, instruction_move(rng, cur, prop, p, n, registers)
 
 
 @numba.njit(**JIT)
