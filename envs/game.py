@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+from .base import BufferGame
 
 from discover.kernels import (FLAG_GT, N_OPCODES, TASK_NAMES, Program, Task,
                               baseline_program, format_instruction, latency_estimate,
@@ -110,7 +111,7 @@ class GameConfig:
         return float(table[self.task_spec.n])
 
 
-class AssemblyGame(gym.Env):
+class AssemblyGame(BufferGame):
     """Write a straight-line program that sorts N items, one instruction per move.
 
     ## Description
@@ -187,6 +188,9 @@ class AssemblyGame(gym.Env):
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
+
+    _M_TERMINATED, _M_TRUNCATED, _M_LENGTH, _M_SOLVED, _M_COST = (
+        M_TERMINATED, M_TRUNCATED, M_LENGTH, M_SOLVED, M_COST)
 
     def __init__(self, task: str = "sort3", registers: int | None = None,
                  max_length: int | None = None, cost: str = "length",
@@ -272,10 +276,9 @@ class AssemblyGame(gym.Env):
         return self._observation(), self._info()
 
     def step(self, action):
-        if self._meta[M_TERMINATED] or self._meta[M_TRUNCATED]:
+        if self._ended():
             raise RuntimeError("step() after the episode ended; call reset()")
-        reward, terminated, truncated, solved, length, illegal = game_step(
-            int(action), self._buffer, self._expected, self._params, self._weights)
+        reward, terminated, truncated, solved, length, illegal = self._game_step(int(action))
         observation = {"program": self._program.copy(),
                        "length": np.array([length], dtype=np.int32),
                        "state": self._obs_state.copy()}
@@ -283,50 +286,11 @@ class AssemblyGame(gym.Env):
                 "solved_inputs": solved, "length": length, "illegal": illegal}
         return observation, reward, terminated, truncated, info
 
-    def advance(self, action) -> tuple[float, bool, bool]:
-        """``step()`` without building the observation and info: ``(reward, terminated,
-        truncated)``. For tree search; ``observation()``, ``action_masks()`` and the
-        properties (``solved``, ``length``) read the position when needed."""
-        if self._meta[M_TERMINATED] or self._meta[M_TRUNCATED]:
-            raise RuntimeError("advance() after the episode ended; call reset()")
-        reward, terminated, truncated, _, _, _ = game_step(
-            int(action), self._buffer, self._expected, self._params, self._weights)
-        return reward, terminated, truncated
-
-    def observation(self) -> dict:
-        """The current observation (fresh copies), as ``reset``/``step`` return it."""
-        return self._observation()
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return self.program_text()
-        return None
-
-    def action_masks(self) -> np.ndarray:
-        """``bool[A]``: True where the move is allowed (a fresh copy)."""
-        return self._mask.copy()
-
-    # --- tree search --------------------------------------------------------------------
-
-    def clone(self) -> np.ndarray:
-        """A snapshot of the whole game (``uint8`` array, one copy); see ``restore``."""
-        return self._buffer.copy()
-
-    def restore(self, snapshot: np.ndarray) -> None:
-        """Put the game back to a snapshot from ``clone()`` of this (or an equal) game."""
-        if snapshot.shape != self._buffer.shape or snapshot.dtype != np.uint8:
-            raise ValueError("snapshot does not belong to a game of this configuration")
-        np.copyto(self._buffer, snapshot)
-
     # --- programs and actions -------------------------------------------------------------
 
     def program(self) -> Program:
         """The program so far."""
         return Program(self._program[:self.length].copy())
-
-    def program_text(self) -> str:
-        """The program so far in ``.asm`` form."""
-        return self.program().text()
 
     def moves(self) -> list[int]:
         """The actions played so far, in order (one per instruction)."""
@@ -342,35 +306,19 @@ class AssemblyGame(gym.Env):
         return format_instruction(*(int(v) for v in self.actions[int(action)]))
 
     @property
-    def length(self) -> int:
-        return int(self._meta[M_LENGTH])
-
-    @property
     def solved(self) -> bool:
         return bool(self._meta[M_SOLVED] == self.task.n_inputs)
-
-    @property
-    def cost(self) -> int:
-        """Cost charged at the end (length or latency estimate); 0 until solved."""
-        return int(self._meta[M_COST])
 
     @property
     def placed_fraction(self) -> float:
         """Fraction of (input, item) pairs in place."""
         return float(self._meta[M_PLACED]) / (self.task.n * self.task.n_inputs)
 
-    def legal_actions(self) -> np.ndarray:
-        """``int64[k]``: indices of the allowed moves."""
-        return np.flatnonzero(self._mask)
-
     # --- internals ----------------------------------------------------------------------
 
     def _carve(self):
         """Make the state arrays views of ``self._buffer`` (after init and unpickling)."""
-        offset = 0
-        for name, dtype, shape, offset in self._layout:
-            size = np.dtype(dtype).itemsize * int(np.prod(shape))
-            setattr(self, "_" + name, self._buffer[offset:offset + size].view(dtype).reshape(shape))
+        self._carve_views()
         if not self._params[P_SEPARATE]:
             self._obs_state = self._state
 
@@ -398,14 +346,16 @@ class AssemblyGame(gym.Env):
         game_reset(self._buffer, self._inputs, self.observed_columns, self._expected,
                    self._params)
 
+    def _game_step(self, action: int):
+        return game_step(action, self._buffer, self._expected, self._params, self._weights)
+
     def _play(self, action: int) -> float:
-        if self._meta[M_TERMINATED] or self._meta[M_TRUNCATED]:
+        if self._ended():
             raise ValueError("the prefix is longer than the episode")
         if not self._mask[action]:
             raise ValueError(f"move {self.length + 1} ({self.instruction_of(action)}) is "
                              "masked; canonicalize the program first")
-        return game_step(int(action), self._buffer, self._expected, self._params,
-                         self._weights)[0]
+        return self._game_step(int(action))[0]
 
     def _observation(self) -> dict:
         return {"program": self._program.copy(),

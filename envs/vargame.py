@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+from .base import BufferGame
 
 from discover.kernels.isa import (CMPN, CONTROL, FLAG_GT, JUMP_NAMES, MAX_ITEMS,
                                   N_ALL_OPCODES, Program, format_instruction,
@@ -94,7 +95,7 @@ class VarSortConfig:
         return float(HUMAN_LENGTH[self.task_spec.n])
 
 
-class VarSortGame(gym.Env):
+class VarSortGame(BufferGame):
     """Write a program with forward branches that sorts 0..N items, one move at a time.
 
     ## Description
@@ -178,6 +179,9 @@ class VarSortGame(gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
+    _M_TERMINATED, _M_TRUNCATED, _M_LENGTH, _M_SOLVED, _M_COST = (
+        M_TERMINATED, M_TRUNCATED, M_LENGTH, M_SOLVED, M_COST)
+
     def __init__(self, task: str = "varsort3", registers: int | None = None,
                  max_length: int | None = None, cost: str = "length",
                  config: VarSortConfig | None = None, **kwargs):
@@ -254,52 +258,18 @@ class VarSortGame(gym.Env):
         return self._observation(), self._info()
 
     def step(self, action):
-        if self._meta[M_TERMINATED] or self._meta[M_TRUNCATED]:
+        if self._ended():
             raise RuntimeError("step() after the episode ended; call reset()")
         reward, terminated, truncated, solved, length, illegal = self._game_step(int(action))
         info = {"action_mask": self._mask.copy(), "solved": solved == self._n_inputs,
                 "solved_inputs": int(solved), "length": int(length), "illegal": bool(illegal)}
         return self._observation(), float(reward), bool(terminated), bool(truncated), info
 
-    def advance(self, action) -> tuple[float, bool, bool]:
-        """``step()`` without the observation and info (for tree search)."""
-        if self._meta[M_TERMINATED] or self._meta[M_TRUNCATED]:
-            raise RuntimeError("advance() after the episode ended; call reset()")
-        reward, terminated, truncated, _, _, _ = self._game_step(int(action))
-        return reward, terminated, truncated
-
-    def observation(self) -> dict:
-        return self._observation()
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return self.program_text()
-        return None
-
-    def action_masks(self) -> np.ndarray:
-        return self._mask.copy()
-
-    def legal_actions(self) -> np.ndarray:
-        return np.flatnonzero(self._mask)
-
-    # --- tree search --------------------------------------------------------------------
-
-    def clone(self) -> np.ndarray:
-        return self._buffer.copy()
-
-    def restore(self, snapshot: np.ndarray) -> None:
-        if snapshot.shape != self._buffer.shape or snapshot.dtype != np.uint8:
-            raise ValueError("snapshot does not belong to a game of this configuration")
-        np.copyto(self._buffer, snapshot)
-
     # --- programs and actions -------------------------------------------------------------
 
     def program(self) -> Program:
         """The program so far, its pending labels placed at the end."""
         return Program(program_code(self._program, self.length))
-
-    def program_text(self) -> str:
-        return self.program().text()
 
     def moves(self) -> list[int]:
         """The actions played so far, in order (replayable with ``reset(options=...)``)."""
@@ -333,16 +303,8 @@ class VarSortGame(gym.Env):
         return format_instruction(op, d, s)
 
     @property
-    def length(self) -> int:
-        return int(self._meta[M_LENGTH])
-
-    @property
     def solved(self) -> bool:
         return bool(self._meta[M_SOLVED] == self._n_inputs)
-
-    @property
-    def cost(self) -> int:
-        return int(self._meta[M_COST])
 
     @property
     def depth(self) -> int:
@@ -360,10 +322,7 @@ class VarSortGame(gym.Env):
     # --- internals ----------------------------------------------------------------------
 
     def _carve(self):
-        for name, dtype, shape, offset in self._layout:
-            size = np.dtype(dtype).itemsize * int(np.prod(shape))
-            setattr(self, "_" + name,
-                    self._buffer[offset:offset + size].view(dtype).reshape(shape))
+        self._carve_views()
 
     def __getstate__(self):
         skip = {"_" + name for name, _, _, _ in self._layout}
@@ -400,7 +359,7 @@ class VarSortGame(gym.Env):
                    self._lengths, self._expected, self.actions, self._params)
 
     def _play(self, action: int) -> float:
-        if self._meta[M_TERMINATED] or self._meta[M_TRUNCATED]:
+        if self._ended():
             raise ValueError("the prefix is longer than the episode")
         if not 0 <= action < len(self.actions) or not self._mask[action]:
             raise ValueError(f"move {int(self._meta[M_MOVES]) + 1} "
