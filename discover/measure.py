@@ -101,27 +101,29 @@ def candidate_programs(programs, task: Task) -> list[tuple[str, Program]]:
     A program equal to one listed before is not timed twice: its label joins the other's.
     """
     out: list[tuple[str, Program]] = []
-
-    def add(label, program):
-        for k, (other_label, other) in enumerate(out):
-            if other == program:
-                out[k] = (f"{other_label} = {label}", other)
-                return
-        out.append((label, program))
-
     for label, program in programs:
-        add(label, program)
+        add_candidate(out, label, program)
     if task.registers >= task.n + 1:
-        add("network", baseline_program(task))
+        add_candidate(out, "network", baseline_program(task))
     known = known_program(task)
     if known is not None and _correct_for(known, task):  # e.g. needs more registers than R
-        add(f"known/{task.name}.asm", known)
+        add_candidate(out, f"known/{task.name}.asm", known)
     from discover.known import fastest_program
 
     fastest = fastest_program(task)
     if fastest is not None and _correct_for(fastest, task):
-        add(f"known/{task.name}.fastest.asm", fastest)
+        add_candidate(out, f"known/{task.name}.fastest.asm", fastest)
     return out
+
+
+def add_candidate(out: list, label: str, program: Program) -> None:
+    """Append ``(label, program)`` to ``out``, or, when ``out`` holds the same program
+    already, add the label to its label (``a = b``): a program is timed once."""
+    for k, (other_label, other) in enumerate(out):
+        if other == program:
+            out[k] = (f"{other_label} = {label}", other)
+            return
+    out.append((label, program))
 
 
 def _correct_for(program: Program, task: Task) -> bool:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from discover.kernels import Program, Task, varsort_program
+from discover.measure import add_candidate
 
 __all__ = ["HUMAN", "bench_rows", "candidates", "expected_rows", "format_table",
            "parse_lengths"]
@@ -38,18 +39,10 @@ def candidates(programs, task: Task) -> list[tuple[str, Program]]:
     """The given (label, program) pairs plus the human routine (where R >= N + 1),
     deduplicated: a program equal to one listed before joins its label."""
     out: list[tuple[str, Program]] = []
-
-    def add(label, program):
-        for k, (other_label, other) in enumerate(out):
-            if other == program:
-                out[k] = (f"{other_label} = {label}", other)
-                return
-        out.append((label, program))
-
     for label, program in programs:
-        add(label, program)
+        add_candidate(out, label, program)
     if task.registers >= task.n + 1:
-        add(HUMAN, varsort_program(task.n))
+        add_candidate(out, HUMAN, varsort_program(task.n))
     return out
 
 
