@@ -49,7 +49,9 @@ from .isa import (CMPN, COMPARE, COND_MASK, COPY, DST_MEM, DST_REG, EFFECT, FLAG
                   FLAG_LT, JMP, JNE, JUMP_COND, N_OPCODES, READS_DST, READS_FLAGS,
                   READS_SRC, SELECT, SRC_MEM, SRC_REG, WRITES_DST, WRITES_FLAGS)
 from .jit import JIT
-from .mcmc import (ACCEPTED, instruction_move, opcode_move, operand_move, swap_move, EARLY_REJECTED, ILL_FORMED, INVALID, PROPOSED, _best_key, _randint, _random_instruction, _range, _uniform)
+from .mcmc import (ACCEPTED, _best_key, copy_rows, EARLY_REJECTED, ILL_FORMED,
+                   instruction_move, INVALID, opcode_move, operand_move, PROPOSED, _randint,
+                   _random_instruction, _range, swap_move, _uniform)
 
 NEVER = np.int32(2**30)  # resume index of an input that faulted (as flow.py)
 
@@ -434,10 +436,7 @@ def _propose(rng, cur, length, prop, capacity, n, registers, move_cdf, shape):
     here or changes nothing) and writes the move's row shift into ``shape: int64[3]``
     (kind, at, count) for the cached resume indices.
     """
-    for k in range(length):
-        prop[k, 0] = cur[k, 0]
-        prop[k, 1] = cur[k, 1]
-        prop[k, 2] = cur[k, 2]
+    copy_rows(prop, cur, length)
     shape[0] = SHIFT_NONE
     shape[1] = 0
     shape[2] = 0
@@ -587,18 +586,12 @@ def run_flow_chain(steps, code, length, cost, rng, states, resumes, prop, work, 
         if bad == 0.0 and complete and key < best_key:
             best_key = key
             best_length = plen
-            for k in range(plen):
-                best_code[k, 0] = prop[k, 0]
-                best_code[k, 1] = prop[k, 1]
-                best_code[k, 2] = prop[k, 2]
+            copy_rows(best_code, prop, plen)
         if not complete or new_cost > threshold:
             counters[EARLY_REJECTED] += not complete
             continue
         counters[ACCEPTED] += 1
-        for k in range(plen):
-            code[k, 0] = prop[k, 0]
-            code[k, 1] = prop[k, 1]
-            code[k, 2] = prop[k, 2]
+        copy_rows(code, prop, plen)
         _remap_cache(resumes, first, shape[0], shape[1], shape[2])
         fill_states(code, plen, first, states, resumes, expected, lengths, registers,
                     fault_cost)

@@ -163,6 +163,15 @@ def well_formed(code, length, n, registers):
 
 
 @numba.njit(inline="always", **JIT)
+def copy_rows(dst, src, length):
+    """``dst[:length] = src[:length]`` for ``int32[P, 3]`` programs (no temporary)."""
+    for k in range(length):
+        dst[k, 0] = src[k, 0]
+        dst[k, 1] = src[k, 1]
+        dst[k, 2] = src[k, 2]
+
+
+@numba.njit(inline="always", **JIT)
 def swap_move(rng, prop, length):
     """The swap move on ``prop[:length]``: exchange two random rows; the first changed row,
     or -1 (fewer than two rows, or two equal ones). Moves below return the same."""
@@ -234,10 +243,7 @@ def _propose(rng, cur, length, prop, capacity, n, registers, move_cdf):
     Returns ``(move, new length, first changed row)``; first = -1 when the move is
     impossible here or changes nothing.
     """
-    for k in range(length):
-        prop[k, 0] = cur[k, 0]
-        prop[k, 1] = cur[k, 1]
-        prop[k, 2] = cur[k, 2]
+    copy_rows(prop, cur, length)
     u = _uniform(rng) * move_cdf[N_MOVES - 1]
     move = 0
     while move < N_MOVES - 1 and u > move_cdf[move]:
@@ -415,18 +421,12 @@ def run_chain(steps, code, length, cost, rng, states, prop, work, decoded,
         if misplaced == 0 and complete and key < best_key:
             best_key = key
             best_length = plen
-            for k in range(plen):
-                best_code[k, 0] = prop[k, 0]
-                best_code[k, 1] = prop[k, 1]
-                best_code[k, 2] = prop[k, 2]
+            copy_rows(best_code, prop, plen)
         if not complete or new_cost > threshold:
             counters[EARLY_REJECTED] += not complete
             continue
         counters[ACCEPTED] += 1
-        for k in range(plen):
-            code[k, 0] = prop[k, 0]
-            code[k, 1] = prop[k, 1]
-            code[k, 2] = prop[k, 2]
+        copy_rows(code, prop, plen)
         # Accepted (a few percent of proposals): store the new prefix states.
         _evaluate(code, plen, first, states, states, expected, registers,
                   np.int64(n * b), block, decoded)
