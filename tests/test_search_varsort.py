@@ -5,7 +5,7 @@ import pytest
 
 from discover.kernels import Program, Task, verify
 from discover.search import BeamConfig, default_method, search
-from discover.search.varsort import (_items, hereditary, insertion_network, networks,
+from discover.search.skeletons import (hereditary, insertion_network, items_of, networks,
                                      plain_length, selection_network, skeleton,
                                      topological_order)
 
@@ -39,7 +39,7 @@ def test_skeleton_of_every_order_compiles_to_a_correct_program(n):
     task = Task.from_name(f"varsort{n}")
     rng = np.random.default_rng(0)
     for network in networks(n)[:4]:
-        items, needs = _items(network, n)
+        items, needs = items_of(network, n)
         for bias in ("low", "high", "random"):
             order = topological_order(items, needs, rng, bias)
             blocks = skeleton([items[k] for k in order], n)
@@ -95,7 +95,8 @@ def test_dispatch_skeletons_mispredict_least(n, best):
     order (0 and 1 first) mispredicts more."""
     from discover.kernels import flow_cost, varsort_program
     from discover.search.base import Monitor
-    from discover.search.varsort import _Compiler, dispatch_networks, dispatch_skeleton
+    from discover.search.skeletons import dispatch_networks, dispatch_skeleton
+    from discover.search.varsort import _Compiler
 
     task = Task.from_name(f"varsort{n}")
     for blocks in (dispatch_skeleton(n), dispatch_networks(n)):

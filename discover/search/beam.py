@@ -47,7 +47,7 @@ from discover.validation import check_choice, check_int, check_memory_gb, check_
 
 from .base import Monitor, SearchResult, SearchStopped
 
-__all__ = ["BeamConfig", "network_variants", "search_beam"]
+__all__ = ["BeamConfig", "network_variants", "place", "search_beam"]
 
 ORDERS = ("search", "random", "fixed")
 BEAM_COSTS = ("length", "latency")
@@ -193,6 +193,18 @@ class _Node:
         self.full = full  # int8[R, B]: its registers on every input; None: the sample is all
 
 
+def place(regs, lo, hi, free, written):
+    """(lo register, hi register) among ``free``, one of them ``written`` by the exchange:
+    where an exchange left min and max (``regs``: register rows); None if not both."""
+    for x in free:
+        if np.array_equal(regs[x], lo):
+            for y in free:
+                if y != x and (x in written or y in written) \
+                        and np.array_equal(regs[y], hi):
+                    return x, y
+    return None
+
+
 def _apply(state, instructions, registers):
     out = state.copy()
     for op, dst, src in instructions:
@@ -293,7 +305,7 @@ class _Compiler:
                 regs2 = state[:self.r]
                 free = [q for q in range(self.r) if q not in live or q in (a, b)]
                 written = {q for _, q, _ in ins[1:]}
-                placed = self._place(regs2, lo, hi, free, written)
+                placed = place(regs2, lo, hi, free, written)
                 if placed is None:
                     continue
                 wires = list(pre.wires)
@@ -306,17 +318,6 @@ class _Compiler:
                     out.append((pre.program + ins, pre.wires, done,
                                 _apply(pre.state, ins, self.r), loads + ins, (a, b)))
         return out
-
-    @staticmethod
-    def _place(regs, lo, hi, free, written):
-        """(lo register, hi register) among ``free``, one of them written; None if none."""
-        for x in free:
-            if np.array_equal(regs[x], lo):
-                for y in free:
-                    if y != x and (x in written or y in written) \
-                            and np.array_equal(regs[y], hi):
-                        return x, y
-        return None
 
     def key(self, program, wires, done, state):
         """Nodes equal up to a renaming of the registers share a key."""
