@@ -184,3 +184,27 @@ def test_setup_counts_against_the_limit_but_not_in_search_time():
     assert monitor.time_to_first == 0.0  # found during set-up: at the search's start
     assert monitor.elapsed < 0.1
     assert 59 < monitor.remaining < 59.9
+
+
+def test_a_stop_inside_a_jit_callback_is_raised_after_it(monkeypatch):
+    """A stop that lands in Python code called back from llvmlite (its object cache,
+    mid JIT compilation) is not raised there, where ctypes would print and drop it and
+    leave the compilation broken: the timer is set to raise it a moment later."""
+    import types
+
+    from discover.search.base import CALLBACK_RETRY_S, Monitor
+
+    armed = []
+    monkeypatch.setattr(signal, "setitimer", lambda which, seconds: armed.append(seconds))
+    monitor = Monitor()
+    monitor._interruptible = True
+    code = types.SimpleNamespace(co_filename="/x/site-packages/llvmlite/binding/executionengine.py")
+    inner = types.SimpleNamespace(f_code=code, f_back=None)
+    frame = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename="/x/numba/y.py"),
+                                  f_back=inner)
+    monitor._interrupt(signal.SIGALRM, frame)  # no raise inside the callback
+    assert monitor.stop_reason == "time limit" and armed == [CALLBACK_RETRY_S]
+    plain = types.SimpleNamespace(f_code=types.SimpleNamespace(co_filename="/x/y.py"),
+                                  f_back=None)
+    with pytest.raises(BaseException, match="time limit"):
+        monitor._interrupt(signal.SIGALRM, plain)

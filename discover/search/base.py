@@ -200,6 +200,13 @@ class Monitor:
     def _interrupt(self, signum, frame) -> None:
         self.request_stop("interrupted" if signum == signal.SIGINT else "time limit")
         if self._interruptible and not self._shield:
+            if _in_native_callback(frame):
+                # Python code called back from compiled code (llvmlite's object cache,
+                # mid JIT compilation): an exception raised here is printed and dropped
+                # by ctypes, and the compilation is left broken ("no compiled object
+                # yet"). Raise in a moment instead, once the callback has returned.
+                signal.setitimer(signal.ITIMER_REAL, CALLBACK_RETRY_S)
+                return
             raise _Interrupt(self.stop_reason)
 
     def _shielded(self):
@@ -268,6 +275,19 @@ class Monitor:
                 return False
 
         return _Catch()
+
+
+CALLBACK_RETRY_S = 0.005
+"""How soon a stop that came inside a callback from compiled code is raised again."""
+
+
+def _in_native_callback(frame) -> bool:
+    """Is this Python frame (or one it was called from) a callback of llvmlite's?"""
+    while frame is not None:
+        if "llvmlite" in frame.f_code.co_filename.replace("\\", "/").split("/"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 class _Setup:
