@@ -22,7 +22,7 @@ class TaskOptions:
     """The task of a command that takes one (``discover verify | baseline | export | bench``)."""
 
     task: str
-    """Task name (sort2..sort8)."""
+    """Task name: sort2..sort8, or varsort2..varsort8 (any length up to N, ISA v2)."""
     registers: int | None = None
     """Register count R (None: N + 1)."""
 
