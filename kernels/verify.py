@@ -77,11 +77,13 @@ def flow_cost(program: Program, task: Task, weights=None) -> FlowCost:
     code = program.code
     inputs, lengths = task.inputs, task.lengths
     _, _, executed, path = run_flow(code, inputs, lengths, task.registers)
-    trace = trace_flow(code, inputs, lengths, task.registers)
     keys, first, which = np.unique(path, return_index=True, return_inverse=True)
+    # one input per path is traced (int8[P, paths], not int8[P, B]: varsort8 has 598,445)
+    trace = trace_flow(code, np.ascontiguousarray(inputs[:, first]),
+                       np.ascontiguousarray(lengths[first]), task.registers)
     latency = np.empty(len(keys), dtype=np.int64)
-    for j, column in enumerate(first):
-        rows = code[trace[:, column] != 0]
+    for j in range(len(first)):
+        rows = code[trace[:, j] != 0]
         straight = np.ascontiguousarray(rows[rows[:, 0] < N_OPCODES])
         latency[j] = max(int(latency_estimate(straight, task.n, task.registers)),
                          -(-len(rows) // ISSUE_WIDTH))
@@ -104,12 +106,12 @@ def flow_cost(program: Program, task: Task, weights=None) -> FlowCost:
     # the branch sequence of each path (its first input's trace), weighted by its inputs
     branches: dict = {}
     branch_count = 0.0
-    for j, column in enumerate(first):
+    for j in range(len(first)):
         sequence, history = [], ()
-        for k in np.flatnonzero(trace[:, column]):
+        for k in np.flatnonzero(trace[:, j]):
             op, target, _ = (int(v) for v in code[k])
             if op in CONTROL and CONTROL[op].reads_flags:
-                taken = int(trace[k, column] == 2)
+                taken = int(trace[k, j] == 2)
                 sequence.append((k, history, taken))
                 history = history + ((k, taken),)
         mass = float(weight_of[which.reshape(-1) == j].sum())
