@@ -47,11 +47,11 @@ from .cost import ISSUE_WIDTH, LATENCY
 from .interp import UNSET, _apply, _decode
 from .isa import (CMPN, COMPARE, COND_MASK, COPY, DST_MEM, DST_REG, EFFECT, FLAG_EQ, FLAG_GT,
                   FLAG_LT, JMP, JNE, JUMP_COND, N_OPCODES, READS_DST, READS_FLAGS,
-                  READS_SRC, SELECT, SRC_MEM, SRC_REG, WRITES_DST, WRITES_FLAGS)
+                  READS_SRC, SELECT, SRC_MEM, WRITES_DST, WRITES_FLAGS)
 from .jit import JIT
-from .mcmc import (ACCEPTED, _best_key, copy_rows, EARLY_REJECTED, ILL_FORMED,
-                   instruction_move, INVALID, opcode_move, operand_move, PROPOSED, _randint,
-                   _random_instruction, _range, swap_move, _uniform)
+from .mcmc import (ACCEPTED, EARLY_REJECTED, ILL_FORMED, INVALID, PROPOSED, _best_key,
+                   _randint, _random_instruction, _uniform, copy_rows, instruction_move,
+                   instruction_ok, opcode_move, operand_move, swap_move)
 
 NEVER = np.int32(2**30)  # resume index of an input that faulted (as flow.py)
 
@@ -132,9 +132,13 @@ def remove_rows(code, length, at, count):
 
 @numba.njit(**JIT)
 def well_formed_flow(code, length, n, registers, written, flags, reached):
-    """``Program.check(n, registers, variable=True)`` of ``code[:length]`` as a yes/no.
+    """Well-formedness of ``code[:length]`` on every path, as a yes/no: a must-analysis
+    over the forward control flow that counts every path, also those no length can take
+    (``Program.check(variable=True)`` skips those, deciding each jump after a ``cmp n, K``
+    per length): so the chains may reject a program the checker accepts, never the
+    reverse.
 
-    The must-analysis over the forward control flow: ``written: int64[P + 1]`` (registers
+    The analysis: ``written: int64[P + 1]`` (registers
     written on every path into row k, as bits), ``flags: bool[P + 1]`` (a cmp made on every
     path), ``reached: bool[P + 1]`` are scratch. Unreachable rows are checked as if every
     register were written (they never run), as Program.check does.
@@ -174,16 +178,7 @@ def well_formed_flow(code, length, n, registers, written, flags, reached):
             else:
                 return False
         else:
-            if op < 0:
-                return False
-            if not (0 <= d < _range(DST_REG[op], DST_MEM[op], registers, n)
-                    and 0 <= s < _range(SRC_REG[op], SRC_MEM[op], registers, n)):
-                return False
-            if READS_DST[op] and DST_REG[op] and not (w >> d) & 1:
-                return False
-            if READS_SRC[op] and SRC_REG[op] and not (w >> s) & 1:
-                return False
-            if READS_FLAGS[op] and not f:
+            if op < 0 or not instruction_ok(op, d, s, w, f, n, registers):
                 return False
             f = f or WRITES_FLAGS[op] != 0
             if WRITES_DST[op] and DST_REG[op]:

@@ -136,6 +136,21 @@ def _random_instruction(rng, n, registers, code, k):
     code[k, 2] = s
 
 
+@numba.njit(inline="always", **JIT)
+def instruction_ok(op, d, s, written, seen_cmp, n, registers):
+    """Is the v1 instruction (op, d, s) well-formed after a prefix that wrote the
+    registers ``written`` (bits) and made a cmp (``seen_cmp``)? Operands in range, no
+    register read unwritten, no cmov before a cmp."""
+    if not (0 <= d < _range(DST_REG[op], DST_MEM[op], registers, n)
+            and 0 <= s < _range(SRC_REG[op], SRC_MEM[op], registers, n)):
+        return False
+    if READS_DST[op] and DST_REG[op] and not (written >> d) & 1:
+        return False
+    if READS_SRC[op] and SRC_REG[op] and not (written >> s) & 1:
+        return False
+    return not (READS_FLAGS[op] and not seen_cmp)
+
+
 @numba.njit(**JIT)
 def well_formed(code, length, n, registers):
     """The ISA's well-formedness of ``code[:length]`` (Program.check, as a yes/no)."""
@@ -145,16 +160,8 @@ def well_formed(code, length, n, registers):
         op = code[k, 0]
         d = code[k, 1]
         s = code[k, 2]
-        if op < 0 or op >= N_OPCODES:
-            return False
-        if not (0 <= d < _range(DST_REG[op], DST_MEM[op], registers, n)
-                and 0 <= s < _range(SRC_REG[op], SRC_MEM[op], registers, n)):
-            return False
-        if READS_DST[op] and DST_REG[op] and not (written >> d) & 1:
-            return False
-        if READS_SRC[op] and SRC_REG[op] and not (written >> s) & 1:
-            return False
-        if READS_FLAGS[op] and not seen_cmp:
+        if op < 0 or op >= N_OPCODES or not instruction_ok(op, d, s, written, seen_cmp, n,
+                                                          registers):
             return False
         seen_cmp |= WRITES_FLAGS[op] != 0
         if WRITES_DST[op] and DST_REG[op]:
