@@ -111,11 +111,14 @@ def check_text(config, name: str, *, optional: bool = False) -> None:
 
 
 def check_task(config, name: str = "task") -> None:
-    """A task name that ``Task.from_name`` knows (sort2..sort8, varsort2..varsort8, any
-    case and spacing)."""
-    from discover.kernels import ALL_TASK_NAMES
+    """A task that ``Task.from_name`` knows: sort2..sort8, varsort2..varsort8, a built-in
+    kernel (median5, top2-of-5, ...), a task defined in this process, or a task file."""
+    from discover.kernels import Task, TaskError
 
     value = getattr(config, name)
-    if not isinstance(value, str) or value.strip().lower() not in ALL_TASK_NAMES:
-        raise ConfigError(config, name, f"must be one of {', '.join(ALL_TASK_NAMES)}: "
-                          f"unknown task {value!r}")
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(config, name, f"must be a task name, got {value!r}")
+    try:
+        Task.from_name(value)
+    except TaskError as error:
+        raise ConfigError(config, name, str(error)) from None

@@ -128,8 +128,9 @@ def run(code, inputs, registers):
 
 @numba.njit(**JIT)
 def placed_counts(memory, expected):
-    """``int8[B]``: per input, how many memory cells hold their sorted value."""
-    n, b = memory.shape
+    """``int8[B]``: per input, how many output cells m0..m{K-1} hold their expected value
+    (``expected: int8[K, B]``, K <= N: a kernel task's cells past K are scratch)."""
+    n, b = expected.shape
     placed = np.zeros(b, dtype=np.int8)
     for j in range(n):
         for i in range(b):
@@ -141,11 +142,12 @@ def placed_counts(memory, expected):
 def run_batch(codes, lengths, inputs, expected, registers):
     """Run K programs (``codes: int32[K, P, 3]``, first ``lengths[k]`` rows) in parallel.
 
-    Returns ``(solved: int64[K], placed: int64[K])``: inputs fully sorted, and items in
-    place summed over inputs. Program k is correct iff solved[k] == B.
+    Returns ``(solved: int64[K], placed: int64[K])``: inputs fully sorted (all output cells
+    right), and items in place summed over inputs. Program k is correct iff solved[k] == B.
     """
     k_total = codes.shape[0]
     n, b = inputs.shape
+    n_out = expected.shape[0]
     solved = np.zeros(k_total, dtype=np.int64)
     placed = np.zeros(k_total, dtype=np.int64)
     for k in numba.prange(k_total):
@@ -156,7 +158,7 @@ def run_batch(codes, lengths, inputs, expected, registers):
         p = 0
         for i in range(b):
             p += counts[i]
-            s += counts[i] == n
+            s += counts[i] == n_out
         solved[k] = s
         placed[k] = p
     return solved, placed

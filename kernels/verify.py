@@ -16,7 +16,7 @@ from .flow import run_flow, trace_flow
 from .interp import placed_counts, run
 from .isa import (CMPN, CONTROL, N_OPCODES, OPCODES, REG, Program, ProgramError,
                   format_instruction)
-from .tasks import Task
+from .tasks import Task, weak_orderings
 
 
 MISPREDICT_CYCLES = 16
@@ -196,17 +196,25 @@ class Verification:
     """varsort: the first fault, in words (input, length, line and instruction)."""
     cost: FlowCost | None = None
     """varsort: the cost figures over every path (None for a fixed sort)."""
+    expected_output: tuple[int, ...] | None = None
+    """What the counterexample's output cells m0..m{K-1} should hold."""
 
     def summary(self) -> str:
         """Human-readable lines, as ``discover verify`` prints them."""
         if self.task.variable:
             return self._flow_summary()
-        if self.correct:
-            head = f"correct: sorts all {self.n_inputs} weak orderings of {self.task.n} items"
+        task = self.task
+        if self.correct and task.is_sort:
+            head = f"correct: sorts all {self.n_inputs} weak orderings of {task.n} items"
+        elif self.correct:
+            whole = task.n_inputs == weak_orderings(task.n).shape[1]
+            head = (f"correct: {task.summary}, on all {self.n_inputs} "
+                    f"{'' if whole else 'admissible '}weak orderings of {task.n} items")
         else:
             head = (f"incorrect: {self.n_inputs - self.n_solved} of {self.n_inputs} inputs "
-                    f"unsorted; counterexample input {list(self.counterexample)} "
-                    f"-> output {list(self.output)}")
+                    f"{'unsorted' if task.is_sort else 'wrong'}; counterexample input "
+                    f"{list(self.counterexample)} -> output {list(self.output)} (expected "
+                    f"{list(self.expected_output)})")
         return (f"{head}\n"
                 f"task: {self.task.name} (registers: {self.task.registers})\n"
                 f"length: {self.length}\n"
@@ -226,7 +234,8 @@ class Verification:
                 head += f"; first fault: {self.fault}"
             if self.counterexample is not None:
                 head += (f"; counterexample input {list(self.counterexample)} (length "
-                         f"{self.counterexample_length}) -> output {list(self.output)}")
+                         f"{self.counterexample_length}) -> output {list(self.output)} "
+                         f"(expected {list(self.expected_output)})")
         return (f"{head}\n"
                 f"task: {task.name} (registers: {task.registers})\n"
                 f"length: {self.length}\n"
@@ -265,7 +274,7 @@ def _verify_flow(program: Program, task: Task) -> Verification:
     good = (placed == task.n) & (fault == 0)
     wrong = np.flatnonzero(~good)
     faulted = np.flatnonzero(fault != 0)
-    counterexample = output = length = fault_text = None
+    counterexample = output = length = fault_text = expected = None
     if len(faulted):
         column = faulted[0]
         k = int(fault[column]) - 1
@@ -279,13 +288,14 @@ def _verify_flow(program: Program, task: Task) -> Verification:
         length = int(task.lengths[column])
         counterexample = tuple(int(v) for v in task.inputs[:length, column])
         output = tuple(int(v) for v in memory[:length, column])
+        expected = tuple(int(v) for v in task.expected[:length, column])
     cost = flow_cost(program, task)
     return Verification(
         task=task, correct=not len(wrong), n_inputs=task.n_inputs,
         n_solved=task.n_inputs - len(wrong), placed=placed, counterexample=counterexample,
         output=output, length=len(program), register_only_length=program.register_only_length,
         latency=cost.latency_max, counterexample_length=length, n_faults=len(faulted),
-        fault=fault_text, cost=cost)
+        fault=fault_text, cost=cost, expected_output=expected)
 
 
 def verify(program: Program, task: Task) -> Verification:
@@ -295,12 +305,13 @@ def verify(program: Program, task: Task) -> Verification:
         return _verify_flow(program, task)
     memory = run(program.code, task.inputs, task.registers)
     placed = placed_counts(memory, task.expected)
-    wrong = np.flatnonzero(placed != task.n)
-    counterexample = output = None
+    wrong = np.flatnonzero(placed != task.n_outputs)
+    counterexample = output = expected = None
     if len(wrong):
         column = wrong[0]
         counterexample = tuple(int(v) for v in task.inputs[:, column])
-        output = tuple(int(v) for v in memory[:, column])
+        output = tuple(int(v) for v in memory[:task.n_outputs, column])
+        expected = tuple(int(v) for v in task.expected[:, column])
     return Verification(
         task=task,
         correct=not len(wrong),
@@ -312,4 +323,5 @@ def verify(program: Program, task: Task) -> Verification:
         length=len(program),
         register_only_length=program.register_only_length,
         latency=int(latency_estimate(program.code, task.n, task.registers)),
+        expected_output=expected,
     )

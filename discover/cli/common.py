@@ -22,7 +22,8 @@ class TaskOptions:
     """The task of a command that takes one (``discover verify | baseline | export | bench``)."""
 
     task: str
-    """Task name: sort2..sort8, or varsort2..varsort8 (any length up to N, ISA v2)."""
+    """Task: sort2..sort8, varsort2..varsort8 (any length up to N, ISA v2), a kernel
+    (median3/5/7, min2maxN, topK-of-N, mergeA+B, stablesortN), or a task file (.py)."""
     registers: int | None = None
     """Register count R (None: N + 1)."""
 
