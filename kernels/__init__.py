@@ -17,7 +17,8 @@ from .isa import (CMPN, CONTROL, JE, JG, JGE, JL, JLE, JMP, JNE, JUMPS, N_ALL_OP
 from .networks import (MERGE_NETWORKS, OPTIMAL_NETWORKS, baseline_program, network_program,
                        varsort_program)
 from .reference import run_reference
-from .tasks import ALL_TASK_NAMES, PAD, TASK_NAMES, VARSORT_NAMES, Task, TaskError, weak_orderings
+from .tasks import (ALL_TASK_NAMES, KERNEL_TASK_NAMES, PAD, TASK_NAMES, VARSORT_NAMES, Kernel, Task,
+                    TaskError, weak_orderings)
 from .verify import FlowCost, Verification, check_program, flow_cost, verify
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
     "pack_model",
     "parse_instruction", "placed_counts", "run", "run_batch", "run_reference", "step",
     "step_batch", "verify", "weak_orderings",
-    "ALL_TASK_NAMES", "CMPN", "CONTROL", "FlowCost", "JE", "JG", "JGE", "JL", "JLE", "JMP",
+    "ALL_TASK_NAMES", "KERNEL_TASK_NAMES", "Kernel", "CMPN", "CONTROL", "FlowCost", "JE", "JG", "JGE", "JL", "JLE", "JMP",
     "JNE", "JUMPS", "N_ALL_OPCODES", "PAD", "VARSORT_NAMES", "check_program", "flow_cost",
     "run_flow", "score_flow", "score_flow_batch", "trace_flow", "varsort_program",
 ]

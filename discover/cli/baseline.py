@@ -1,11 +1,21 @@
-"""``discover baseline --task T``: the size-optimal sorting network's program."""
+"""``discover baseline --task T``: the size-optimal sorting network's program, or a known
+construction for a kernel task."""
 
 from __future__ import annotations
+
+import re
 
 from discover.cli.common import TaskOptions, UsageError, make_task
 from discover.cli.options import Options
 
-HELP = "print the sorting-network program of a task"
+HELP = "print the baseline program of a task (a sorting network, or a known construction)"
+
+PRUNED = "the size-optimal sorting network pruned to the outputs (half comparators where one side is read)"
+BASELINES = {
+    "min2max": "the tournament (pairs, then the minimum of the lows and the maximum of the highs)",
+    "merge": "Batcher's odd-even merge",
+    "stablesort": "the insertion network (adjacent comparators) carrying each key's payload",
+}
 
 
 def add_arguments(parser) -> None:
@@ -18,8 +28,14 @@ def run(args) -> int:
     task = make_task(args)
     if task.registers < task.n + 1:
         raise UsageError(f"the network program needs {task.n + 1} registers, got {task.registers}")
-    program = baseline_program(task)
-    if task.variable:
+    try:
+        program = baseline_program(task)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if not task.is_sort:
+        family = next((f for f in BASELINES if re.fullmatch(f"{f}[0-9+]+", task.name)), None)
+        print(f"; {task.name}: {BASELINES.get(family, PRUNED)}, {len(program)} instructions")
+    elif task.variable:
         print(f"; {task.name}: branch on the length to the size-optimal network of that "
               f"length, {len(program)} instructions")
     else:
