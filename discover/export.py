@@ -368,8 +368,7 @@ def _unpack(cells: list[int], source) -> str:
     input i); "" when there is none."""
     if not cells:
         return ""
-    targets = ", ".join(f"m{i}" for i in cells) + ("," if len(cells) == 1 else "")
-    return f"{targets} = {', '.join(source(i) for i in cells)}"
+    return f"{', '.join(f'm{i}' for i in cells)} = {', '.join(source(i) for i in cells)}"
 
 
 def _items(first: int, last: int) -> str:

@@ -14,7 +14,7 @@ import pytest
 from discover.cli import main
 from discover.export import (ExportError, function_name, to_c_source, to_function,
                              to_numba_functions, to_python_source)
-from discover.kernels import Task, baseline_program
+from discover.kernels import Program, Task, baseline_program
 from discover.kernels.tasks import KERNEL_TASK_NAMES
 from discover.native import NativeRoutine, native_unavailable, random_arrays
 
@@ -306,3 +306,16 @@ def test_forced_kernel_export_runs_the_program_faithfully():
     sort5 = baseline_program(Task(5))
     fn = to_function(sort5, median, force=True)
     assert fn([5, 4, 3, 2, 1]) == [1]  # the program's m0: the minimum
+
+
+def test_one_input_one_output_and_untouched_outputs():
+    # A one-item task (no baseline: a hand program), and a program that never stores to
+    # its output cell m0: the export returns m0 as it came in.
+    one = Task.from_function("same1", 1, lambda a: a)
+    program = Program.parse("mov r0, m0\nmov m0, r0\n")
+    assert to_function(program, one)([2.5]) == [2.5]
+    _, rows = to_numba_functions(program, one)
+    assert rows(np.array([[3], [-1]])).tolist() == [[3], [-1]]
+    first = Task.from_function("first2", 2, lambda a: a[:1])
+    untouched = Program.parse("mov r0, m1\nmov m1, r0\n")
+    assert to_function(untouched, first)(["b", "a"]) == ["b"]

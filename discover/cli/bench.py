@@ -1,5 +1,8 @@
 """``discover bench [PROGRAM.asm ...] --task T``: time programs against the usual sorts.
 
+A kernel task (``--task median5``) times the programs and the task's baseline against its
+family's Python and NumPy references (``discover.measure_kernels``).
+
 ``discover bench --rank DIR``: re-time the candidates of a ``search --cost measured`` run
 (``DIR/candidates.json``) and the task's network program together, on this machine, and
 rank them again (the task comes from the file).
