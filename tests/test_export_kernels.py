@@ -319,3 +319,14 @@ def test_one_input_one_output_and_untouched_outputs():
     first = Task.from_function("first2", 2, lambda a: a[:1])
     untouched = Program.parse("mov r0, m1\nmov m1, r0\n")
     assert to_function(untouched, first)(["b", "a"]) == ["b"]
+
+
+def test_measurement_cache_keys_tell_user_tasks_of_one_name_apart():
+    from discover.native.sampling import SamplingConfig, _context
+
+    low = Task.from_function("pick4", 4, lambda a: sorted(a)[:1])
+    high = Task.from_function("pick4", 4, lambda a: sorted(a)[3:])
+    program, config = baseline_program(low), SamplingConfig()
+    assert _context(program, low, config, {}) != _context(program, high, config, {})
+    sort = _context(baseline_program(Task(4)), Task(4), config, {})
+    assert "kernel" not in sort and "harness" not in sort  # the sorts' keys as before
