@@ -1,5 +1,8 @@
 """``discover bench [PROGRAM.asm ...] --task T``: time programs against the usual sorts.
 
+A kernel task (``--task median5``) times the programs and the task's baseline against its
+family's Python and NumPy references (``discover.measure_kernels``).
+
 ``discover bench --rank DIR``: re-time the candidates of a ``search --cost measured`` run
 (``DIR/candidates.json``) and the task's network program together, on this machine, and
 rank them again (the task comes from the file).
@@ -128,6 +131,8 @@ def run(args) -> int:
     )
 
     notes: list[str] = []
+    if task.kernel is not None:
+        return _run_kernel(task, programs, config, files, notes)
     if task.variable:
         from discover import measure_varsort
 
@@ -156,6 +161,41 @@ def run(args) -> int:
             payload["lengths"] = list(lengths)
             payload["vs_network_is"] = ("the human routine (discover baseline --task "
                                         f"{task.name})")
+        try:
+            write_json(files.json, payload)
+        except OSError as error:
+            raise UsageError(f"cannot write {files.json}: {error.strerror or error}") from None
+    if files.plot is not None:
+        from discover.measure import plot
+
+        try:
+            plot(rows, task, files.plot)
+        except OSError as error:
+            raise UsageError(f"cannot write {files.plot}: {error.strerror or error}") from None
+    return 130 if INTERRUPTED in notes else 0
+
+
+def _run_kernel(task, programs, config, files, notes) -> int:
+    """``discover bench --task KERNEL``: the programs, the baseline and the references."""
+    from tqdm import tqdm
+
+    from discover import measure_kernels
+    from discover.measure import INTERRUPTED, rows_payload
+
+    total = measure_kernels.expected_rows(len(measure_kernels.candidates(programs, task)),
+                                          config, task)
+    with tqdm(total=total, desc=f"bench {task.name}", unit="row", file=sys.stderr,
+              disable=not sys.stderr.isatty(), leave=False) as bar:
+        rows = measure_kernels.bench_rows(programs, task, config, notes, progress=bar.update)
+    for note in notes:
+        print(f"discover: {note}", file=sys.stderr)
+    print(measure_kernels.format_table(rows, task, config), end="")
+    if files.json is not None:
+        from discover.runs import write_json
+
+        payload = rows_payload(rows, task, config, notes)
+        payload["summary"] = task.summary
+        payload["vs_network_is"] = f"the baseline (discover baseline --task {task.name})"
         try:
             write_json(files.json, payload)
         except OSError as error:

@@ -1,7 +1,14 @@
 """``discover export PROGRAM --task T``: the program as Python, Numba or C source.
 
 A varsortN task (``--task varsort3``) exports ``varsort3(a)``, which sorts 0..N items
-(``discover.export_flow``); every format works for it as for the fixed sorts."""
+(``discover.export_flow``); every format works for it as for the fixed sorts.
+
+A kernel task (``--task median5``, ``top2-of-5``, a task file) exports a function named
+after the task as an identifier (``top2_of_5``): in Python it returns the K outputs as a
+list and leaves its input alone, in Numba as a tuple (``NAME_rows``: an (M, K) array); in
+C, ``NAME(a)`` leaves them in a[0..K-1] (the cells past K scratch) and ``NAME_out(in,
+out)`` writes out[0..K-1] only. A program that is not correct for the task is refused
+(exit 2) unless ``--force``."""
 
 from __future__ import annotations
 

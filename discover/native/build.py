@@ -25,7 +25,8 @@ from discover.export import C_TYPES, ExportError, cache_dir, to_c_source
 from discover.kernels import Program, Task
 from discover.runs import write_atomic
 
-__all__ = ["CFLAGS", "HARNESS_VERSION", "NULL", "Batch", "compiler_version", "counters"]
+__all__ = ["CFLAGS", "HARNESS_VERSION", "KERNEL_HARNESS_VERSION", "NULL", "Batch",
+           "compiler_version", "counters"]
 
 NULL = 0  # table index of the null routine
 CLOCK_TSC, CLOCK_MONOTONIC = 0, 1  # the harness's clock argument
@@ -167,6 +168,14 @@ void discover_sample(const T *src, long m, long inner, int chain, int clock, lon
 HARNESS_VERSION = hashlib.sha256((_HEAD + _TAIL).encode()).hexdigest()[:12]
 """Changes whenever the harness does: part of every measurement's cache key."""
 
+_CHAIN_ALL = "for (int i = 1; i < N; i++) all |= buf[i];"
+_KERNEL_TAIL = _TAIL.replace(_CHAIN_ALL, "for (int i = 1; i < DISCOVER_K; i++) all |= buf[i];")
+"""A kernel task's harness: its latency chain waits for the K output cells only (what
+the routine computes), not for the scratch cells past them."""
+assert _KERNEL_TAIL != _TAIL
+KERNEL_HARNESS_VERSION = hashlib.sha256((_HEAD + _KERNEL_TAIL).encode()).hexdigest()[:12]
+"""``HARNESS_VERSION`` of the kernel tasks' harness."""
+
 
 @dataclass
 class Counters:
@@ -208,17 +217,22 @@ def batch_source(programs: list[Program], task: Task, ctype: str = "int64",
     """
     if ctype not in C_TYPES:
         raise ValueError(f"unknown C type {ctype!r} (known: {', '.join(C_TYPES)})")
-    name = task.name
+    from discover.export import function_name
+
+    name = function_name(task)
     parts = [f"#define T {C_TYPES[ctype][0]}", f"#define N {task.n}", _HEAD]
+    if not task.is_sort:  # a kernel: K output cells, and name_out to rename too
+        parts.insert(2, f"#define DISCOVER_K {task.n_outputs}")
+    suffixes = ("_asm", "_portable") + (("_out",) if not task.is_sort else ())
     table = ["discover_null"]
     for k, program in enumerate(programs):
         try:
             exported = to_c_source(program, task, force=force, ctype=ctype)
         except ExportError as error:
             raise ExportError(f"program {k} of the batch: {error}") from None
-        parts += [f"/* ---- program {k} ---- */",
-                  f"#define {name} discover_c{k}", f"#define {name}_asm discover_c{k}_asm",
-                  f"#define {name}_portable discover_c{k}_portable", exported,
+        parts += [f"/* ---- program {k} ---- */", f"#define {name} discover_c{k}"]
+        parts += [f"#define {name}{x} discover_c{k}{x}" for x in suffixes]
+        parts += [exported,
                   "#ifdef DISCOVER_HAVE_ASM",
                   f"#define DISCOVER_ASM_{k} 1",
                   (f"DISCOVER_ROUTINE discover_r{k}(T *a) "
@@ -231,8 +245,8 @@ def batch_source(programs: list[Program], task: Task, ctype: str = "int64",
         if portable:
             parts.append(f"DISCOVER_ROUTINE discover_p{k}(T *a) "
                          f"{{ discover_c{k}_portable(a); }}")
-        parts += ["#undef DISCOVER_HAVE_ASM", f"#undef {name}", f"#undef {name}_asm",
-                  f"#undef {name}_portable"]
+        parts += ["#undef DISCOVER_HAVE_ASM", f"#undef {name}"]
+        parts += [f"#undef {name}{x}" for x in suffixes]
         table.append(f"discover_r{k}")
     if portable:
         table += [f"discover_p{k}" for k in range(len(programs))]
@@ -240,7 +254,7 @@ def batch_source(programs: list[Program], task: Task, ctype: str = "int64",
     parts += [f"#define DISCOVER_COUNT {len(table)}",
               f"static const int discover_asm[] = {{{flags}}};",
               "static void (*const discover_table[DISCOVER_COUNT])(T *) = {"
-              + ", ".join(table) + "};", _TAIL]
+              + ", ".join(table) + "};", _TAIL if task.is_sort else _KERNEL_TAIL]
     return "\n".join(parts) + "\n"
 
 
@@ -322,7 +336,8 @@ class Batch:
             raise ValueError(f"expected a writable C-contiguous {self.dtype}[M, {self.task.n}]")
 
     def sort_rows(self, x: np.ndarray, routine: int) -> np.ndarray:
-        """Sort every row of ``x: T[M, N]`` in place with one routine of the table."""
+        """Sort every row of ``x: T[M, N]`` in place with one routine of the table (a
+        kernel: its outputs in the first K columns, the rest scratch)."""
         self._rows(x)
         self._lib.discover_sort_rows(x.ctypes.data, x.shape[0], routine)
         return x

@@ -65,6 +65,12 @@ class NativeRoutine:
         """Sort every row of ``x: T[M, N]`` in place natively (asm, or the portable C)."""
         return self._batch.sort_rows(x, ROUTINE_PORTABLE if portable else ROUTINE_ASM)
 
+    def outputs(self, x: np.ndarray, portable: bool = False) -> np.ndarray:
+        """``T[M, K]``: the task's K outputs for every row of ``x: T[M, N]`` (a copy;
+        ``x`` is left alone). For a sort, K = N: the rows sorted."""
+        work = np.array(x, dtype=self.dtype, order="C", copy=True)
+        return self.sort_rows(work, portable)[:, :self.task.n_outputs].copy()
+
     def bench_rows(self, config: TimingConfig = TimingConfig(), passes: int = 50) -> np.ndarray:
         """``float64[passes]``: ns per row of sorting all M rows in one C loop (throughput:
         rows are independent, so sorts overlap), a fresh copy of the rows each pass."""

@@ -54,10 +54,37 @@ CLOCKS = ("auto", "tsc", "monotonic")
 
 
 def random_arrays(task: Task, arrays: int, seed: int = 0, dtype=np.int64) -> np.ndarray:
-    """``int64[M, N]`` random values (mostly distinct, some ties), the same for a seed."""
+    """``int64[M, N]`` random values (mostly distinct, some ties), the same for a seed.
+
+    A kernel task's arrays keep to its domain: mergeA+B's halves are each sorted; any
+    other task defined on only some inputs (``where=``) draws each array's order from its
+    test inputs (uniformly), then random values in that order. Tasks on every input (the
+    sorts, medians, min2max, top-k, stable sorts) take the sorts' arrays."""
     rng = np.random.default_rng(seed)
     # A small range, so that ties occur too (in about 1% of sort5 arrays).
-    return rng.integers(-500, 500, size=(arrays, task.n)).astype(dtype)
+    out = rng.integers(-500, 500, size=(arrays, task.n))
+    if task.kernel is not None:
+        out = _in_domain(task, out, rng)
+    return out.astype(dtype)
+
+
+def _in_domain(task: Task, values: np.ndarray, rng) -> np.ndarray:
+    """``values: int64[M, N]`` moved into a kernel task's domain (see random_arrays)."""
+    import re
+
+    from discover.kernels import weak_orderings
+
+    if task.n_inputs == weak_orderings(task.n).shape[1]:
+        return values
+    merge = re.fullmatch(r"merge(\d+)\+(\d+)", task.name)
+    if merge:
+        a = int(merge[1])
+        return np.concatenate([np.sort(values[:, :a], axis=1), np.sort(values[:, a:], axis=1)],
+                              axis=1)
+    # Any restricted domain: an order drawn from the test inputs, values drawn in it.
+    ranks = task.inputs.T[rng.integers(0, task.n_inputs, size=len(values))]  # int8[M, N]
+    levels = np.sort(values, axis=1)  # the k-th smallest value stands for rank k
+    return np.take_along_axis(levels, ranks.astype(np.int64), axis=1)
 
 
 @dataclass(frozen=True)
@@ -294,7 +321,14 @@ def _check_available() -> None:
 
 
 def _context(program: Program, task: Task, config: SamplingConfig, machine: dict) -> dict:
-    return {"program": program.text(), "task": task.name, **machine, **config.key_fields()}
+    context = {"program": program.text(), "task": task.name, **machine,
+               **config.key_fields()}
+    if task.kernel is not None:  # its harness, and what the name stands for (user tasks)
+        from discover.native.build import KERNEL_HARNESS_VERSION
+
+        context["harness"] = KERNEL_HARNESS_VERSION
+        context["kernel"] = list(task.kernel._key[1:])
+    return context
 
 
 def measure(programs, task: Task, config: SamplingConfig = SamplingConfig()
