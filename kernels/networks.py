@@ -96,6 +96,16 @@ def varsort_program(n: int, networks=None) -> Program:
     return Program.from_instructions(rows)
 
 
+# Median selection networks (Devillard, "Fast median search", 1998, after Paeth): 3, 7 and 13
+# comparators; the median ends on the middle wire.
+MEDIAN_NETWORKS: dict[int, tuple[tuple[int, int], ...]] = {
+    3: ((0, 1), (1, 2), (0, 1)),
+    5: ((0, 1), (3, 4), (0, 3), (1, 4), (1, 2), (2, 3), (1, 2)),
+    7: ((0, 5), (0, 3), (1, 6), (2, 4), (0, 1), (3, 5), (2, 6), (2, 3), (3, 6), (4, 5), (1, 4),
+        (1, 3), (3, 4)),
+}
+
+
 def selection_program(network, n: int, outputs, payload: int = 0) -> Program:
     """The program of a comparator network that computes only some of its wires: wire i in
     ri, output cell c stored from wire ``outputs[c]``, the spare r{N} (N = n + payload).
@@ -192,8 +202,9 @@ def baseline_program(task: Task) -> Program:
     """The human program of a task (needs R >= N + 1): the size-optimal network's for a
     fixed sort, ``varsort_program`` for a varsort; for a kernel, a known construction:
     the tournament for min2maxN, Batcher's merge for mergeA+B, the insertion network
-    carrying payloads for stablesortN, and otherwise (medians, top-k, any task whose
-    outputs are order statistics) the size-optimal sorting network pruned to the outputs.
+    carrying payloads for stablesortN, the median selection networks for medianN (pruned
+    like the others), and otherwise (top-k, any task whose outputs are order statistics)
+    the size-optimal sorting network pruned to the outputs.
     ValueError for a task with none."""
     if task.variable:
         return varsort_program(task.n)
@@ -210,6 +221,9 @@ def baseline_program(task: Task) -> Program:
         keys = n // 2
         insertion = [(j - 1, j) for i in range(1, keys) for j in range(i, 0, -1)]
         return selection_program(insertion, keys, range(keys), payload=keys)
+    median = re.fullmatch(r"median(\d+)", name)
+    if median and n in MEDIAN_NETWORKS:
+        return selection_program(MEDIAN_NETWORKS[n], n, [n // 2])
     picks = order_statistics(task) if task.n >= 2 else None
     if picks is None:
         raise ValueError(f"task {name!r} has no baseline construction (its outputs are "

@@ -124,6 +124,8 @@ def test_every_baseline_verifies(name):
 
 def test_baselines_know_their_constructions():
     assert len(baseline_program(Task.from_name("median3"))) == 12  # sort3 pruned to m1
+    assert len(baseline_program(Task.from_name("median5"))) == 26  # Devillard's 7, pruned
+    assert len(baseline_program(Task.from_name("median7"))) == 48  # Devillard's 13, pruned
     assert len(baseline_program(Task.from_name("min2max4"))) == 18  # 2 full + 2 half
     assert len(baseline_program(Task.from_name("merge2+2"))) == 20  # Batcher: 3 comparators
     assert len(baseline_program(Task.from_name("stablesort3"))) == 33  # 3 x 7 + 12

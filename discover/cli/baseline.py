@@ -12,6 +12,7 @@ HELP = "print the baseline program of a task (a sorting network, or a known cons
 
 PRUNED = "the size-optimal sorting network pruned to the outputs (half comparators where one side is read)"
 BASELINES = {
+    "median": "the median selection network (Devillard), pruned to the middle wire",
     "min2max": "the tournament (pairs, then the minimum of the lows and the maximum of the highs)",
     "merge": "Batcher's odd-even merge",
     "stablesort": "the insertion network (adjacent comparators) carrying each key's payload",
