@@ -21,7 +21,89 @@ from .config import MCTSConfig, TrainConfig
 from .game import GameSpec
 from .mcts import Search, Tree, choose
 
-__all__ = ["LastBound", "LengthBound", "SelfPlay"]
+__all__ = ["KernelBound", "LastBound", "LengthBound", "SelfPlay"]
+
+
+class KernelBound:
+    """An admissible bound for a comparison kernel's position (``Task.kernel``), where the
+    enumerative search's bound (written for sorts: every cell an output, items
+    interchangeable) does not apply. A sum of parts, each counting one kind of
+    instruction only:
+
+    * stores >= output cells m_j (j < K) not yet holding their expected row (a store
+      fixes one cell);
+    * loads >= the most values some input needs in such a cell that no register holds
+      (a load brings one value into a register on every input);
+    * cmovs >= the expected rows of those cells that exist in no register or cell (only a
+      cmov makes a row that did not exist, one a cmov), and >= ceil(log2 g), g the most
+      distinct expected outputs (as input items) among permutation inputs that share a
+      *routing* (which item each register and cell holds): mov, load and store move items
+      alike on all of them, a cmov splits such a group in two at most;
+    * cmps >= ceil(log2 g'), g' as g over inputs sharing routing and flags: they behave
+      alike until a cmp separates them, into two groups at most (no ties).
+
+    Positions show every test input (``GameSpec.has_bound``). Returns a number past any
+    budget when a needed value is held nowhere.
+    """
+
+    def __init__(self, task: Task):
+        self._r, self._n, self._k = task.registers, task.n, task.n_outputs
+        self._expected = np.ascontiguousarray(task.expected)  # int8[K, B]
+        inputs = task.inputs
+        n = task.n
+        perm = np.flatnonzero((np.sort(inputs, axis=0) == np.arange(n)[:, None]).all(axis=0))
+        self._perm = perm  # int64[P]: the permutation inputs (no ties)
+        # item_of[p, v]: the item holding value v on permutation input p; slot -1 -> -1
+        item_of = np.full((len(perm), n + 1), -1, dtype=np.int64)
+        for i in range(n):
+            item_of[np.arange(len(perm)), inputs[i, perm]] = i
+        self._item_of = item_of
+        self._wanted = np.take_along_axis(item_of.T, self._expected[:, perm].astype(np.int64),
+                                          axis=0) if len(perm) else None  # int64[K, P]
+
+    def __call__(self, state: np.ndarray) -> int:
+        r, n, expected = self._r, self._n, self._expected
+        memory = state[r:r + self._k]
+        wrong = np.flatnonzero((memory != expected).any(axis=1))
+        if not len(wrong):
+            return 0
+        need = expected[wrong]  # int8[W, B]
+        registers = state[:r]
+        slots = state[:r + n]
+        held_reg = (registers[None, :, :] == need[:, None, :]).any(axis=1)  # bool[W, B]
+        held = (slots[None, :, :] == need[:, None, :]).any(axis=1)
+        if not held.all():
+            return 1 << 20  # a value is lost for good
+        # loads: distinct needed values per input that no register holds
+        lack = ~held_reg
+        values = np.where(lack, need.astype(np.int64), -1)
+        values.sort(axis=0)
+        distinct = (values[1:] != values[:-1]) & (values[1:] >= 0)
+        loads = int(((values[0] >= 0).astype(np.int64) + distinct.sum(axis=0)).max())
+        rows_missing = sum(1 for j in range(len(wrong))
+                           if not (slots == need[j]).all(axis=1).any()
+                           and not any(np.array_equal(need[j], need[t]) for t in range(j)))
+        cmovs, cmps = rows_missing, 0
+        if self._wanted is not None:
+            perm = self._perm
+            p = len(perm)
+            cols = np.arange(p)[None, :]
+            routing = self._item_of[cols, slots[:, perm].astype(np.int64)]  # int64[S, P]
+            flags = state[-1, perm].astype(np.int64)
+            wanted = self._wanted[wrong]  # int64[W, P]
+            cmovs = max(cmovs, _split_bound(routing, wanted))
+            cmps = _split_bound(np.vstack([routing, flags[None, :]]), wanted)
+        return len(wrong) + loads + cmovs + cmps
+
+
+def _split_bound(keys: np.ndarray, wanted: np.ndarray) -> int:
+    """ceil(log2) of the most distinct columns of ``wanted`` among the columns sharing one
+    column of ``keys`` (both int64[., P])."""
+    group = np.unique(keys.T, axis=0, return_inverse=True)[1].reshape(-1)
+    out = np.unique(wanted.T, axis=0, return_inverse=True)[1].reshape(-1)
+    pairs = np.unique(group * (out.max() + 1) + out)
+    most = np.bincount(pairs // (out.max() + 1)).max()
+    return int(np.ceil(np.log2(most))) if most > 1 else 0
 
 
 class LengthBound:
@@ -81,12 +163,17 @@ class LengthBound:
 
 
 class LastBound:
-    """``StateBound`` (``LengthBound`` for a varsort task) that remembers its last
-    position: the search asks twice per position (``prune``, then the shaping potential),
-    and the bound is the costly part."""
+    """``StateBound`` (``LengthBound`` for a varsort task, ``KernelBound`` for a kernel)
+    that remembers its last position: the search asks twice per position (``prune``, then
+    the shaping potential), and the bound is the costly part."""
 
     def __init__(self, task):
-        self._bound = LengthBound(task) if task.variable else StateBound(task)
+        if task.variable:
+            self._bound = LengthBound(task)
+        elif task.is_sort:
+            self._bound = StateBound(task)
+        else:
+            self._bound = KernelBound(task)
         self._last = (None, 0)  # (state asked last, its bound)
 
     def __call__(self, state: np.ndarray) -> int:
