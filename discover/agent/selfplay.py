@@ -58,6 +58,8 @@ class KernelBound:
         for i in range(n):
             item_of[np.arange(len(perm)), inputs[i, perm]] = i
         self._item_of = item_of
+        self._powers = 9 ** np.arange(task.registers + n, dtype=np.int64)
+        self._powers8 = 8 ** np.arange(self._k, dtype=np.int64)
         self._wanted = np.take_along_axis(item_of.T, self._expected[:, perm].astype(np.int64),
                                           axis=0) if len(perm) else None  # int64[K, P]
 
@@ -89,21 +91,28 @@ class KernelBound:
             p = len(perm)
             cols = np.arange(p)[None, :]
             routing = self._item_of[cols, slots[:, perm].astype(np.int64)]  # int64[S, P]
+            # one int64 key per input: items -1..7 in base 9 (S <= 17 slots, then flags)
+            key = (self._powers[:len(routing)] @ (routing + 1))  # int64[P]
+            wanted = self._wanted[wrong]  # int64[W, P], items 0..7
+            out = self._powers8[:len(wrong)] @ wanted  # int64[P]
+            cmovs = max(cmovs, _split_bound(key, out))
             flags = state[-1, perm].astype(np.int64)
-            wanted = self._wanted[wrong]  # int64[W, P]
-            cmovs = max(cmovs, _split_bound(routing, wanted))
-            cmps = _split_bound(np.vstack([routing, flags[None, :]]), wanted)
+            cmps = _split_bound(key * 9 + flags, out)
         return len(wrong) + loads + cmovs + cmps
 
 
 def _split_bound(keys: np.ndarray, wanted: np.ndarray) -> int:
-    """ceil(log2) of the most distinct columns of ``wanted`` among the columns sharing one
-    column of ``keys`` (both int64[., P])."""
-    group = np.unique(keys.T, axis=0, return_inverse=True)[1].reshape(-1)
-    out = np.unique(wanted.T, axis=0, return_inverse=True)[1].reshape(-1)
-    pairs = np.unique(group * (out.max() + 1) + out)
-    most = np.bincount(pairs // (out.max() + 1)).max()
-    return int(np.ceil(np.log2(most))) if most > 1 else 0
+    """ceil(log2) of the most distinct values of ``wanted`` among the inputs sharing one
+    value of ``keys`` (both int64[P])."""
+    order = np.lexsort((wanted, keys))
+    k, w = keys[order], wanted[order]
+    new = np.ones(len(k), dtype=bool)
+    new[1:] = (k[1:] != k[:-1]) | (w[1:] != w[:-1])  # a new (key, wanted) pair
+    starts = np.ones(len(k), dtype=bool)
+    starts[1:] = k[1:] != k[:-1]  # a new key
+    counts = np.add.reduceat(new.astype(np.int64), np.flatnonzero(starts))
+    most = int(counts.max())
+    return (most - 1).bit_length() if most > 1 else 0
 
 
 class LengthBound:
