@@ -43,6 +43,8 @@ def kernel_baseline(task: Task) -> tuple[int, int] | None:
     """(length, latency estimate) of a kernel task's baseline program
     (``kernels.networks.baseline_program``), or None when it has none (a task whose
     outputs are not order statistics, or fewer than N + 1 registers)."""
+    if task.registers < task.n + 1:  # the baseline uses a spare register
+        return None
     try:
         program = baseline_program(task)
     except ValueError:
@@ -155,7 +157,8 @@ class GameConfig:
 
 
 class AssemblyGame(BufferGame):
-    """Write a straight-line program that sorts N items, one instruction per move.
+    """Write a straight-line program that sorts N items (or computes a comparison kernel's
+    K outputs), one instruction per move.
 
     ## Description
     AlphaDev's AssemblyGame over this project's ISA (``docs/ISA.md``). The game
@@ -163,6 +166,14 @@ class AssemblyGame(BufferGame):
     once to the machine states of every test input (one per weak ordering of N items:
     13 for sort3, 541 for sort5, 545,835 for sort8). The goal is a correct program (every
     input sorted in m0..m{N-1}) at the least cost (length or latency estimate).
+
+    A kernel task (``task="median5"``, ``"min2max4"``, ``"top2-of-5"``, ``"merge2+2"``,
+    ``"stablesort3"``, or a ``Task`` such as ``Task.from_function(...)``'s) has N input
+    cells and K output cells m0..m{K-1}: the goal is every test input's expected output
+    there; cells past K are scratch (never required, and with pruning never stored to).
+    Rewards count the K output cells (normalised by K x B); the default length budget
+    and cost scale come from the kernel's baseline program
+    (``kernels.networks.baseline_program``: 12 instructions for median3, budget 15).
 
     ## Action Space
     ``Discrete(A)``, A = 8 R^2 + 2 R N (152 for sort3, 348 for sort5): every instruction
@@ -202,8 +213,8 @@ class AssemblyGame(BufferGame):
 
     ## Rewards
     As AlphaDev, weights configurable: after each move,
-    ``correct_weight * (change in the fraction of (input, item) pairs in place)``; when
-    every input is sorted, ``+ solved_bonus - cost_weight * cost / cost_scale`` with cost
+    ``correct_weight * (change in the fraction of (input, output cell) pairs holding
+    their expected value)`` (a sort's N cells, a kernel's K); when every input is right, ``+ solved_bonus - cost_weight * cost / cost_scale`` with cost
     the length or the latency estimate (cost_scale defaults to the network baseline's
     cost, so with the default weights a correct program scores above any incorrect one
     while its cost is under twice the baseline's). With ``strict_stores`` items get placed
