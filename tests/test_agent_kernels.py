@@ -74,14 +74,18 @@ def test_kernel_bound_is_admissible_along_the_baseline_and_zero_when_solved(name
     assert isinstance(bound._bound, KernelBound)
     program = baseline_program(task)
     env = spec.make()
-    obs, _ = env.reset()
-    bounds = [bound(spec.state_of(env, obs))]
-    for row in program:
-        obs, *_ = env.step(env.action_of(tuple(row)))
-        bounds.append(bound(spec.state_of(env, obs)))
     remaining = np.arange(len(program), -1, -1)
-    assert np.all(np.array(bounds) <= remaining), bounds
-    assert bounds[-1] == 0 and bounds[0] >= 4  # stores + loads + cmovs + cmps, at least one each
+    for attached in (False, True):
+        bound.attach(env if attached else None)
+        obs, _ = env.reset()
+        bounds = [bound(spec.state_of(env, obs))]
+        for row in program:
+            obs, *_ = env.step(env.action_of(tuple(row)))
+            bounds.append(bound(spec.state_of(env, obs)))
+        assert np.all(np.array(bounds) <= remaining), bounds
+        assert bounds[-1] == 0 and bounds[0] >= 4  # stores, loads, cmovs, cmps: one each
+        if attached:  # every input cell still to be loaded
+            assert bounds[0] >= task.n_outputs + task.n
 
 
 def test_kernel_bound_counts_what_is_missing():
@@ -93,6 +97,14 @@ def test_kernel_bound_counts_what_is_missing():
     # cmovs (neither the min row nor the max row exists: a cmov makes one), one cmp; the
     # baseline (8) adds the mov that saves a copy
     assert bound(obs["state"]) == 7
+    bound.attach(game)  # the loads' progress: still two loads (both cells unread)
+    assert bound(obs["state"]) == 7
+    median5 = KernelBound(Task.from_name("median5"))
+    game5 = GameSpec.from_config(TrainConfig(task="median5")).make()
+    obs5, _ = game5.reset()
+    assert median5(obs5["state"]) == 1 + 1 + 3 + 3  # a store, a value, log2(5) twice
+    median5.attach(game5)
+    assert median5(obs5["state"]) == 1 + 5 + 3 + 3  # five cells to load
     lost = obs["state"].copy()
     lost[task.registers:task.registers + 2] = 0  # both inputs gone: a value held nowhere
     assert bound(lost) > 100

@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from discover.kernels import Task
+from discover.kernels.game import M_NEXT_LOAD
 from discover.search.bound import StateBound
 
 from . import mcts
@@ -33,7 +34,9 @@ class KernelBound:
     * stores >= output cells m_j (j < K) not yet holding their expected row (a store
       fixes one cell);
     * loads >= the most values some input needs in such a cell that no register holds
-      (a load brings one value into a register on every input);
+      (a load brings one value into a register on every input), and, once a game is
+      ``attach``-ed, >= the input cells the outputs depend on that the game's in-order
+      loads have not reached yet (each must be loaded: memory is read by loads only);
     * cmovs >= the expected rows of those cells that exist in no register or cell (only a
       cmov makes a row that did not exist, one a cmov), and >= ceil(log2 g), g the most
       distinct expected outputs (as input items) among permutation inputs that share a
@@ -47,6 +50,10 @@ class KernelBound:
     """
 
     def __init__(self, task: Task):
+        from discover.envs.masks import optional_cells
+
+        self._game = None
+        self._required = ((1 << task.n) - 1) & ~optional_cells(task)  # cells to be read
         self._r, self._n, self._k = task.registers, task.n, task.n_outputs
         self._expected = np.ascontiguousarray(task.expected)  # int8[K, B]
         inputs = task.inputs
@@ -82,6 +89,9 @@ class KernelBound:
         values.sort(axis=0)
         distinct = (values[1:] != values[:-1]) & (values[1:] >= 0)
         loads = int(((values[0] >= 0).astype(np.int64) + distinct.sum(axis=0)).max())
+        if self._game is not None:
+            unread = self._required >> int(self._game._meta[M_NEXT_LOAD])
+            loads = max(loads, bin(unread).count("1"))
         rows_missing = sum(1 for j in range(len(wrong))
                            if not (slots == need[j]).all(axis=1).any()
                            and not any(np.array_equal(need[j], need[t]) for t in range(j)))
@@ -99,6 +109,11 @@ class KernelBound:
             flags = state[-1, perm].astype(np.int64)
             cmps = _split_bound(key * 9 + flags, out)
         return len(wrong) + loads + cmovs + cmps
+
+    def attach(self, game) -> None:
+        """Read the loads' progress from ``game``, which the caller keeps at the position
+        of every state it asks about (the search's scratch game)."""
+        self._game = game
 
 
 def _split_bound(keys: np.ndarray, wanted: np.ndarray) -> int:
@@ -185,6 +200,12 @@ class LastBound:
             self._bound = KernelBound(task)
         self._last = (None, 0)  # (state asked last, its bound)
 
+    def attach(self, game) -> None:
+        """The game the search plays in (``KernelBound`` reads its loads' progress)."""
+        if hasattr(self._bound, "attach"):
+            self._bound.attach(game)
+        self._last = (None, 0)
+
     def __call__(self, state: np.ndarray) -> int:
         """Admissible lower bound on the instructions any correct continuation of the
         position ``state: int8[S, B]`` still needs (the enumerative search's, on every test
@@ -250,6 +271,8 @@ class SelfPlay:
         settings = config.mcts if settings is None else settings
         game = self.game(budget)
         obs, _ = game.reset(seed=0)
+        if spec.has_bound:  # the bound (and the shaping that uses it) sees this game
+            self.bound.attach(game)
         bound = self.bound if config.prune and spec.has_bound else None
         search = Search(game, spec.state_of, spec.max_moves, evaluate, settings, rng, on_solved,
                         self.shaping_potential(config.bound_shaping), config.shaping, bound)
