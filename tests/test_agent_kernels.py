@@ -128,14 +128,14 @@ def test_uniform_search_finds_a_median3_program():
 
 
 def test_short_train_on_median3_returns_a_verified_program(tmp_path):
-    result = train(tiny(tmp_path, seed=0))
+    result = train(tiny(tmp_path, seed=2))
     assert result.program is not None
     check = verify(result.program, Task.from_name("median3"))
     assert check.correct and len(result.program) <= 15
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["correct"] and summary["task"] == "median3"
     assert summary["length"] == len(result.program)
-    again = train(tiny(tmp_path, name="again", seed=0))  # same seed, same result
+    again = train(tiny(tmp_path, name="again", seed=2))  # same seed, same result
     assert again.program.text() == result.program.text()
     assert again.iterations == result.iterations
 
@@ -154,9 +154,11 @@ def test_user_task_trains_in_process_and_in_a_spawned_actor(tmp_path):
 
 def test_cli_train_on_a_kernel(tmp_path, capsys):
     out = tmp_path / "cli"
-    code = main(["train", "--task", "median3", "--max-iterations", "3", "--games", "8",
+    code = main(["train", "--task", "median3", "--seed", "2", "--max-iterations", "3",
+                 "--games", "8",
                  "--simulations", "48", "--embed-dim", "16", "--state-hidden", "32",
-                 "--hidden", "32", "--eval-every", "0", "--out", str(out), "--no-progress"])
+                 "--hidden", "32", "--train-steps", "2", "--batch-size", "32", "--eval-every",
+                 "0", "--checkpoint-every", "1e9", "--out", str(out), "--no-progress"])
     text = capsys.readouterr()
     assert code == 0, text.err
     program = Program.parse((out / "best.asm").read_text())
