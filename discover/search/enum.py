@@ -126,7 +126,17 @@ class EnumConfig:
 
         Every correct sortN program loads each of the N cells (each value must move for
         some input) and stores into each, and needs a cmp and a cmov: 2N + 2 instructions.
+        A kernel task: its root lower bound (the enumeration's own, admissible).
         """
+        if not task.is_sort:
+            from .tables import EnumTables
+
+            shortest = EnumTables(task, 1).root_bound()
+            if self.max_length is not None and self.max_length < shortest:
+                raise ConfigError(self, "max_length", f"({self.max_length}) is below the "
+                                  f"enumeration's lower bound for {task.name} ({shortest} "
+                                  f"instructions)")
+            return
         shortest = 2 * task.n + 2
         if self.max_length is not None and self.max_length < shortest:
             raise ConfigError(self, "max_length", f"({self.max_length}) is below the shortest "
@@ -156,6 +166,15 @@ def _warm_up() -> float:
     return time.perf_counter() - start
 
 
+def _baseline(task: Task) -> Program | None:
+    """The task's baseline program (a kernel task may have none: a user task whose
+    outputs are not order statistics)."""
+    try:
+        return baseline_program(task)
+    except ValueError:
+        return None
+
+
 def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
                 run_dir=None) -> SearchResult:
     """Find a shortest program for ``task`` and, run to completion, prove it shortest.
@@ -172,7 +191,8 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
         raise ValueError(f"max_length must be positive, got {config.max_length}")
     limit_bytes = config.memory_limit_gb * _GB
     upper = None
-    network = baseline_program(task) if task.registers >= task.n + 1 else None
+    network = _baseline(task) if task.registers >= task.n + 1 else None
+    fixed = task.n + task.n_outputs  # the register phase's loads and stores (2N for a sort)
     if network is not None:
         upper = len(network)  # a program this long exists: start there
     cap = config.max_length
@@ -198,7 +218,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
             full = EnumTables(task, upper if upper is not None else 32, limit_bytes=limit_bytes,
                            exact=config.exact)
             reg = None if not register_phase else EnumTables(
-                task, upper - 2 * task.n, reg_only=True, limit_bytes=limit_bytes,
+                task, max(upper - fixed, 1), reg_only=True, limit_bytes=limit_bytes,
                 exact=config.exact)
             root_bound = full.root_bound()
     except SearchStopped as stop:
@@ -265,7 +285,7 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
                 c = tables.ctr
                 monitor.progress(sum(int(t.ctr[kenum.C_EXPANDED]) for t in live),
                                  phase=state["phase"],
-                                 bound=bound + (2 * task.n if tables.reg_only else 0),
+                                 bound=bound + (fixed if tables.reg_only else 0),
                                  proved_below=state["proved_below"],
                                  table=int(c[kenum.C_TT]), memory_gb=tables.nbytes() / _GB)
 
@@ -401,13 +421,13 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
                 # shorter program of that form exists.
                 state["phase"] = "register"
                 monitor.set_phase("register")
-                reg.set_incumbent(baseline_program(task))
-                stopped, exhausted = descend(reg, upper - 2 * task.n, 2 * task.n)
+                reg.set_incumbent(network)
+                stopped, exhausted = descend(reg, upper - fixed, fixed)
                 if stopped is None:
-                    canonical_below = exhausted + 1 + 2 * task.n
+                    canonical_below = exhausted + 1 + fixed
                     result.notes["canonical_proof_time"] = monitor.elapsed
-            elif best is None:
-                best = baseline_program(task)
+            elif best is None and network is not None:
+                best = network
                 if cap is None or len(best) <= cap:
                     monitor.found(best, task)
                 else:
