@@ -250,7 +250,7 @@ class EnumTables:
 
     def bound_inputs(self) -> kenum.BoundInputs:
         return kenum.BoundInputs(self.sorted_ids, self.perm_cols, self.inv, self.n_perm_fact,
-                                 self.scratch, self.classes)
+                                 self.scratch, self.classes, int(not self.task.is_sort))
 
     def symmetry(self) -> kenum.Symmetry:
         return kenum.Symmetry(self.colmap, self.sym_hash, self.tmp, self.perm_id)

@@ -23,7 +23,8 @@ admissible):
 Kernel tasks (K output cells m0..m{K-1}, K <= N, the cells past K scratch; median5,
 merge2+2, ...): the sorted rows are the K expected output rows, and each term counts
 only what the outputs force. Stores: output cells not yet right. Loads: values a wrong
-output cell needs (any of the N cells may hold one). cmovs: expected rows present
+output cell needs (any of the N cells may hold one), and at least one load for each cell
+that alone holds some needed value on some input (``_sole_cells``). cmovs: expected rows present
 nowhere (a row two outputs need counted once). Routings: at the end only inputs whose
 expected output *items* differ must differ (F of them over the permutation inputs, not
 N!: ``bi.n_perm_fact``); cmps: the most distinct expected item tuples (``bi.classes``)
@@ -150,6 +151,43 @@ def _loads(ids, dis, sorted_ids, r, n, unset):
     return loads
 
 
+@numba.njit(inline="always", **JIT)
+def _sole_cells(ids, dis, sorted_ids, r, n, unset):
+    """Mask of the memory cells some load must read: on some input, a wrong output cell
+    needs a value (a sorted row's, as in ``_loads``) that no register holds and that this
+    cell alone holds. Only a load copies a value out of memory, and it reads one cell, so
+    each such cell costs a load of its own."""
+    kout = sorted_ids.shape[0]
+    cells = 0
+    for w in range(dis.shape[2]):
+        for k in range(kout):
+            sk = sorted_ids[k]
+            need = np.uint64(0)
+            for j in range(kout):
+                cell = ids[r + j]
+                if j == k:
+                    need |= dis[cell, j, w]
+                else:
+                    need |= dis[cell, j, w] & ~dis[sk, j, w]
+            if need == 0:
+                continue
+            for s in range(r):
+                if ids[s] != unset:
+                    need &= dis[ids[s], k, w]  # no register holds it
+            if need == 0:
+                continue
+            for c in range(n):
+                if (cells >> c) & 1:
+                    continue
+                alone = need & ~dis[ids[r + c], k, w]  # cell c holds it ...
+                for o in range(n):
+                    if o != c:
+                        alone &= dis[ids[r + o], k, w]  # ... and no other cell does
+                if alone:
+                    cells |= 1 << c
+    return cells
+
+
 @numba.njit(**JIT)
 def lower_bound(ids, rt, bi, registers, n, limit, reg_only, pending):
     """Admissible lower bound on instructions still needed from state ``ids: int32[K]``.
@@ -218,11 +256,23 @@ def lower_bound(ids, rt, bi, registers, n, limit, reg_only, pending):
     # is not final must be overwritten by its final store, so it must be loaded before
     # that, or the store was dead and a shorter program exists.
     spills = 0
+    spill_cells = 0
     for j in range(kout if not reg_only else 0):  # scratch cells need no final value
         if (pending >> (r + j)) & 1 and ids[r + j] != sorted_ids[j]:
             spills += 1
+            spill_cells |= 1 << j
     if spills > loads:
         loads = spills
+    if bi.kernel and not reg_only:
+        # A kernel task: the cells that must each be loaded from at least once (a value
+        # some wrong output cell needs that only this cell holds, or a spill), one load
+        # a cell. Sorts keep the per-input count alone (their figures stay as they were).
+        cells = _sole_cells(ids, dis, sorted_ids, r, n, unset) | spill_cells
+        count = 0
+        for j in range(n):
+            count += (cells >> j) & 1
+        if count > loads:
+            loads = count
     h += loads
     if h > limit:
         return h

@@ -58,7 +58,7 @@ Memo = namedtuple("Memo", ["keys", "vals"])
 ``vals: int32[M]`` (the result's row id), M a power of two."""
 
 BoundInputs = namedtuple("BoundInputs", ["sorted_ids", "perm_cols", "inv", "n_perm_fact",
-                                         "scratch", "classes"])
+                                         "scratch", "classes", "kernel"])
 """What the lower bound (``bound.py``) reads besides the rows; P permutation inputs.
 
 * ``sorted_ids: int32[K]``: the sorted rows' ids (a kernel task: its K expected output
@@ -70,7 +70,9 @@ BoundInputs = namedtuple("BoundInputs", ["sorted_ids", "perm_cols", "inv", "n_pe
 * ``scratch: uint64[2, max(P, (K + N) W)]``: work space;
 * ``classes: int64[P]``: each permutation input's expected item tuple, numbered (inputs
   of one class may end with the same routing); empty when every input has its own (a
-  sort).
+  sort);
+* ``kernel``: 1 for a kernel task (the bound adds the kernel-only load term), 0 for a
+  sort (an int).
 """
 
 Symmetry = namedtuple("Symmetry", ["colmap", "sym_hash", "tmp", "perm_id"])
