@@ -140,7 +140,7 @@ def test_random_only_verified():
 
 
 def test_from_function_task_through_search():
-    result = search(SECOND4, "enum", EnumConfig(exact=True), time_limit=30)
+    result = search(SECOND4, "enum", EnumConfig(exact=True), time_limit=3)
     assert result.program is not None and verify(result.program, SECOND4).correct
     stochastic = search(SECOND4, "stochastic", StochasticConfig(seed=0, steps=5_000))
     assert verify(stochastic.program, SECOND4).correct
@@ -163,3 +163,12 @@ def test_enum_register_phase_program_has_k_stores():
     stores = [row for row in result.program.code if row[0] == STORE]
     assert len(stores) == task.n_outputs
     assert Program.parse(result.program.text()) == result.program
+
+
+def test_enum_identity_kernel_is_the_empty_program():
+    """A task whose outputs are its inputs as they stand needs no instruction (the
+    search checks the goal only after an instruction, so this is handled apart)."""
+    task = Task.from_function("first3", 3, lambda a: [a[0]])
+    result = enum(task)
+    assert result.optimal and len(result.program) == 0
+    assert verify(result.program, task).correct
