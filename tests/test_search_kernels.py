@@ -172,3 +172,15 @@ def test_enum_identity_kernel_is_the_empty_program():
     result = enum(task)
     assert result.optimal and len(result.program) == 0
     assert verify(result.program, task).correct
+
+
+def test_task_without_baseline():
+    """swap2's outputs are not order statistics: no baseline. The warm start says so in
+    one line; a cold start, the enumeration and the random search still run."""
+    with pytest.raises(ValueError, match="cold-start"):
+        search(SWAP2, "stochastic", StochasticConfig(steps=10))
+    cold = search(SWAP2, "stochastic", StochasticConfig(seed=0, steps=20_000, cold_start=True))
+    assert cold.program is None or verify(cold.program, SWAP2).correct
+    result = search(SWAP2, "random", RandomConfig(seed=0, programs=50_000))
+    assert result.program is None or verify(result.program, SWAP2).correct
+    assert enum(SWAP2, exact=True).optimal

@@ -33,7 +33,8 @@ class RandomConfig:
     """Shortest program drawn; None: 2N (one load and one store an item; a kernel task:
     N + K, N loads and K stores)."""
     max_length: int | None = None
-    """Longest program drawn; None: the baseline network's length (4N^2 without spare)."""
+    """Longest program drawn; None: the baseline network's length (4N^2 without spare, or
+    for a kernel task without a baseline)."""
     programs: int | None = None
     """Programs to draw; None: until the time limit or Ctrl-C."""
 
@@ -51,10 +52,13 @@ class RandomConfig:
         """(min_length, max_length) for a task; ConfigError if they make no range."""
         if self.max_length is not None:
             hi = self.max_length
-        elif task.registers > task.n:
-            hi = len(baseline_program(task))
         else:
             hi = 4 * task.n * task.n
+            if task.registers > task.n:
+                try:
+                    hi = len(baseline_program(task))
+                except ValueError:  # a kernel task with no baseline construction
+                    pass
         lo = self.min_length if self.min_length is not None else min(task.n + task.n_outputs, hi)
         if not 1 <= lo <= hi:
             raise ConfigError(self, "min_length", f"({lo}) cannot exceed max_length ({hi}, "
