@@ -308,15 +308,26 @@ def lower_bound(ids, rt, bi, registers, n, limit, reg_only, pending):
                 run = 1
     else:
         # A kernel: inputs of one group must end split only where their expected items
-        # differ, so count the distinct classes in each group (the group's hash in the
-        # high bits, the class in the low 16: P <= 8! classes).
-        low = np.uint64(0xFFFF)
+        # differ, so count the distinct classes in each group. Each group is numbered by
+        # its rank among the sorted group hashes (the route's work space, free now), and
+        # (rank, class) packed exactly into one key (both below 2^16: P <= 8!).
+        ranks = route
         for p in range(p_total):
-            group[p] = (group[p] & ~low) | np.uint64(classes[p])
+            ranks[p] = group[p]
+        _sort(ranks, p_total)
+        for p in range(p_total):
+            lo, hi = 0, p_total - 1  # the first index holding group[p]
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if ranks[mid] < group[p]:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            group[p] = (np.uint64(lo) << np.uint64(20)) | np.uint64(classes[p])
         _sort(group, p_total)
         run = 1
         for p in range(1, p_total):
-            if (group[p] >> np.uint64(16)) == (group[p - 1] >> np.uint64(16)):
+            if (group[p] >> np.uint64(20)) == (group[p - 1] >> np.uint64(20)):
                 if group[p] != group[p - 1]:
                     run += 1
                     if run > largest:
