@@ -52,6 +52,15 @@ Why the pruning keeps at least one shortest program (P* below is any shortest pr
 * The lower bound is admissible (see ``kernels/enum/bound.py``), so a cut node has no
   completion within the bound.
 
+Kernel tasks (median5, merge2+2, ``Task.from_function``; K output cells m0..m{K-1}, the
+cells past K scratch): the goal is the K expected rows in m0..m{K-1}; the bound counts
+only what those force (kernels/enum/bound.py); item permutations merge states only when
+the task is symmetric (its expected output unchanged by renaming the items: medians,
+min2max, top-K; not merges, stable sorts or most user tasks), else the identity alone;
+the register phase loads all N inputs, stores the K outputs, and its program then drops
+the loads its outputs never need. A task whose outputs already stand in m0..m{K-1} gets
+the empty program.
+
 Hashing: table keys are two 64-bit hashes built from 64-bit hashes of the rows; a false
 match needs a collision among row hashes (probability about rows^2 / 2^64, ~1e-11 for
 sort3's 12,000 rows), which is the only way a hashed proof could be wrong. ``--exact``
