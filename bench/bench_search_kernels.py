@@ -19,7 +19,7 @@ from discover.search.base import Monitor
 from discover.search.enum import EnumConfig, _warm_up, search_enum
 
 # task -> (time limit in seconds, length it must reach): the proved optimum where the
-# search runs to its proof (README_search_kernels.md), else the baseline's length.
+# search runs to its proof (README, "Beyond sorting"), else the baseline's length.
 ENUM_CASES = {"median3": (None, 12), "min2max3": (None, 13), "merge2+2": (None, 20),
               "stablesort2": (None, 15), "min2max4": (3.0, 18)}
 STOCHASTIC_CASES = ("median3", "median5", "min2max4", "merge2+2", "top2-of-5")

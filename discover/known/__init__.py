@@ -14,9 +14,9 @@ the length): varsort3 (21), varsort4 (33) and varsort5 (52), found by the skelet
 
 Kernel tasks (``<task>.asm``, the task's name): the shortest program found where it beats
 the task's baseline (``discover baseline --task X``): min2max3 (13, proved optimal by
-``--method enum``), top2-of-4 (20), median5 (26), top2-of-5 (27) and stablesort3 (32),
-each file's header naming the command that found it (README_search_kernels.md has the
-table).
+``--method enum``), top2-of-4 (20), median5 (26, as short as the baseline since that
+became Devillard's network), top2-of-5 (27) and stablesort3 (32), each file's header
+naming the command that found it (the README's "Beyond sorting" has the table).
 
 ``sortN.fastest.asm`` is the fastest program this project has measured for sortN on the
 reference machine (the README's: a 2-core AMD EPYC VM), in latency mode, beside the
