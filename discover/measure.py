@@ -161,6 +161,30 @@ def expected_rows(n_candidates: int, config: BenchConfig) -> int:
     return (n_candidates * (2 + 1 + (2 if config.numba else 0))) + 4
 
 
+def collect_rows(measure, notes=None, progress=None) -> list[BenchRow]:
+    """Run ``measure(add)`` and return the rows it added with ``add(routine, how, samples,
+    length=None, vs=None)`` (``vs``: a ``native.Ratio`` to the baseline); ``progress()``
+    is called after each row. Ctrl-C keeps the rows measured so far (the caller prints
+    them) and notes it. Every bench table (sorts, varsort, kernels) measures through it."""
+    notes = [] if notes is None else notes
+    tick = progress or (lambda: None)
+    rows: list[BenchRow] = []
+
+    def add(routine, how, samples, length=None, vs=None):
+        median, p5, count = _stats(samples)
+        rows.append(BenchRow(routine, how, median, p5, count, length))
+        if vs is not None:
+            rows[-1].vs_network, rows[-1].vs_network_lo = vs.ratio, vs.lo
+            rows[-1].vs_network_hi, rows[-1].significant = vs.hi, vs.significant
+        tick()
+
+    try:
+        measure(add)
+    except KeyboardInterrupt:
+        notes.append(INTERRUPTED)
+    return rows
+
+
 def bench_rows(programs, task: Task, config: BenchConfig = BenchConfig(), notes=None,
                progress=None) -> list[BenchRow]:
     """Measure every row of the table; ``notes`` (a list) collects skip messages.
@@ -171,63 +195,75 @@ def bench_rows(programs, task: Task, config: BenchConfig = BenchConfig(), notes=
     from discover.native import random_arrays
 
     notes = [] if notes is None else notes
-    tick = progress or (lambda: None)
     candidates = candidate_programs(programs, task)
     arrays = random_arrays(task, config.arrays, config.seed)  # int64[M, N]
-    rows: list[BenchRow] = []
-
-    def add(routine, how, samples, length=None, vs_network=None):
-        median, p5, count = _stats(samples)
-        rows.append(BenchRow(routine, how, median, p5, count, length))
-        if vs_network is not None:
-            rows[-1].vs_network, rows[-1].vs_network_lo = vs_network.ratio, vs_network.lo
-            rows[-1].vs_network_hi = vs_network.hi
-            rows[-1].significant = vs_network.significant
-        tick()
-
-    try:
-        _measure(candidates, task, config, arrays, add, notes)
-    except KeyboardInterrupt:
-        # Ctrl-C: keep the rows measured so far; the caller prints them.
-        notes.append(INTERRUPTED)
-    return rows
+    return collect_rows(lambda add: _measure(candidates, task, config, arrays, add, notes),
+                        notes, progress)
 
 
-def _measure(candidates, task: Task, config: BenchConfig, arrays: np.ndarray, add, notes):
-    from discover.export import to_function, to_numba_functions
+def measure_native(candidates, task: Task, config: BenchConfig, add, notes) -> None:
+    """The native rows: every candidate's latency in one library and the same rounds (so
+    that each one's ratio to the baseline program rests on same-round pairs), then its
+    batched rows in a C loop. Skipped with a note where there is no C compiler or x86-64."""
     from discover.native import (NativeError, NativeRoutine, SamplingConfig, TimingConfig,
                                  measure_together, native_unavailable, ratio)
 
-    lists = arrays.tolist()
-    # Native: the exact instructions, timed in C.
     reason = native_unavailable() if config.native else "native timing turned off"
-    if reason is None:
-        timing = TimingConfig(arrays=config.arrays, repeats=config.repeats,
-                              inner=config.inner, seed=config.seed)
-        # Latency: every program in one library and the same rounds, so that each one's
-        # ratio to the network rests on same-round pairs.
-        sampling = SamplingConfig(rounds=max(20 * config.repeats, 21), inner=config.inner,
-                                  arrays=config.arrays, seed=config.seed)
-        try:
-            latency = measure_together([p for _, p in candidates], task, sampling)
-        except NativeError as error:
-            notes.append(f"native latency skipped: {error}")
-            latency = []
-        network = _network_index(candidates, task)
-        for k, m in enumerate(latency):
-            label, program = candidates[k]
-            vs = ratio(m, latency[network]) if network is not None else None
-            add(label, "native asm, latency (C harness)", m.ns, len(program), vs)
-        for label, program in candidates:
-            try:
-                routine = NativeRoutine(program, task, force=True)
-            except NativeError as error:
-                notes.append(f"native timing of {label} skipped: {error}")
-                continue
-            add(label, "native asm, batched rows (C loop)",
-                routine.bench_rows(timing, passes=max(config.repeats * 10, 20)), len(program))
-    else:
+    if reason is not None:
         notes.append(f"native timing skipped: {reason}")
+        return
+    sampling = SamplingConfig(rounds=max(20 * config.repeats, 21), inner=config.inner,
+                              arrays=config.arrays, seed=config.seed)
+    try:
+        latency = measure_together([p for _, p in candidates], task, sampling)
+    except NativeError as error:
+        notes.append(f"native latency skipped: {error}")
+        latency = []
+    base = _network_index(candidates, task)
+    for k, m in enumerate(latency):
+        label, program = candidates[k]
+        vs = ratio(m, latency[base]) if base is not None else None
+        add(label, "native asm, latency (C harness)", m.ns, len(program), vs)
+    timing = TimingConfig(arrays=config.arrays, repeats=config.repeats, inner=config.inner,
+                          seed=config.seed)
+    for label, program in candidates:
+        try:
+            routine = NativeRoutine(program, task, force=True)
+        except NativeError as error:
+            notes.append(f"native timing of {label} skipped: {error}")
+            continue
+        add(label, "native asm, batched rows (C loop)",
+            routine.bench_rows(timing, passes=max(config.repeats * 10, 20)), len(program))
+
+
+def measure_numba(candidates, task: Task, config: BenchConfig, arrays: np.ndarray, add,
+                  notes, fresh=None) -> None:
+    """The exported Numba functions, per array from Python and on batched rows;
+    ``fresh(chunk)`` copies the arrays before each timed chunk (routines that sort in
+    place)."""
+    from discover.export import to_numba_functions
+
+    if not config.numba:
+        notes.append("numba rows skipped")
+        return
+    row_list = list(arrays)
+    for label, program in candidates:
+        one, batch = to_numba_functions(program, task, force=True)
+        warm = arrays[:2].copy()
+        one(warm[0])  # compile (or load from cache) before timing
+        batch(warm)
+        add(f"{label} exported", "numba, per array (from python)",
+            _time_chunks(lambda c, one=one: [one(x) for x in c], row_list, config.repeats,
+                         fresh=fresh), len(program))
+        add(f"{label} exported", "numba, batched rows",
+            _time_batched(batch, arrays, max(config.repeats * 10, 20)), len(program))
+
+
+def _measure(candidates, task: Task, config: BenchConfig, arrays: np.ndarray, add, notes):
+    from discover.export import to_function
+
+    lists = arrays.tolist()
+    measure_native(candidates, task, config, add, notes)  # the exact instructions, in C
 
     # Python built-ins on small lists.
     add("sorted()", "python, per list", _time_chunks(lambda c: [sorted(x) for x in c],
@@ -249,24 +285,13 @@ def _measure(candidates, task: Task, config: BenchConfig, arrays: np.ndarray, ad
     add("numpy.sort", "numpy, batched rows (in place)",
         _time_batched(lambda y: y.sort(axis=1), arrays, batched_repeats))
 
-    # Numba.
-    if config.numba:
-        for label, program in candidates:
-            one, batch = to_numba_functions(program, task, force=True)
-            warm = arrays[:2].copy()
-            one(warm[0])  # compile (or load from cache) before timing
-            batch(warm)
-            add(f"{label} exported", "numba, per array (from python)",
-                _time_chunks(lambda c, one=one: [one(x) for x in c], row_list, config.repeats,
-                             fresh=lambda c: [x.copy() for x in c]), len(program))
-            add(f"{label} exported", "numba, batched rows",
-                _time_batched(batch, arrays, batched_repeats), len(program))
-    else:
-        notes.append("numba rows skipped")
+    measure_numba(candidates, task, config, arrays, add, notes,
+                  fresh=lambda c: [x.copy() for x in c])
 
 
 def _network_index(candidates, task: Task) -> int | None:
-    """Where the network program is among the candidates (None if it does not fit)."""
+    """Where the baseline (network) program is among the candidates (None if it does not
+    fit)."""
     if task.registers < task.n + 1:
         return None
     from discover.kernels import baseline_program

@@ -34,8 +34,8 @@ from typing import Callable
 import numpy as np
 
 from discover.kernels import Program, Task, baseline_program
-from discover.measure import (INTERRUPTED, BenchConfig, BenchRow, _stats, _time_batched,
-                              _time_chunks, add_candidate, batched_speedup)
+from discover.measure import (BenchConfig, BenchRow, _time_batched, _time_chunks, add_candidate,
+                              batched_speedup, collect_rows, measure_native, measure_numba)
 
 __all__ = ["NumpyReference", "PythonReference", "bench_rows", "candidates", "expected_rows",
            "format_table", "numpy_references", "python_references"]
@@ -194,59 +194,17 @@ def bench_rows(programs, task: Task, config: BenchConfig = BenchConfig(), notes=
     from discover.native import random_arrays
 
     notes = [] if notes is None else notes
-    tick = progress or (lambda: None)
     timed = candidates(programs, task)
     arrays = random_arrays(task, config.arrays, config.seed)  # int64[M, N], in the domain
-    rows: list[BenchRow] = []
-
-    def add(routine, how, samples, length=None, vs=None):
-        median, p5, count = _stats(samples)
-        rows.append(BenchRow(routine, how, median, p5, count, length))
-        if vs is not None:
-            rows[-1].vs_network, rows[-1].vs_network_lo = vs.ratio, vs.lo
-            rows[-1].vs_network_hi, rows[-1].significant = vs.hi, vs.significant
-        tick()
-
-    try:
-        _measure(timed, task, config, arrays, add, notes)
-    except KeyboardInterrupt:
-        notes.append(INTERRUPTED)
-    return rows
+    return collect_rows(lambda add: _measure(timed, task, config, arrays, add, notes),
+                        notes, progress)
 
 
 def _measure(timed, task: Task, config: BenchConfig, arrays: np.ndarray, add, notes):
-    from discover.export import to_function, to_numba_functions
-    from discover.native import (NativeError, NativeRoutine, SamplingConfig, TimingConfig,
-                                 measure_together, native_unavailable, ratio)
+    from discover.export import to_function
 
     lists = arrays.tolist()
-    reason = native_unavailable() if config.native else "native timing turned off"
-    if reason is None:
-        sampling = SamplingConfig(rounds=max(20 * config.repeats, 21), inner=config.inner,
-                                  arrays=config.arrays, seed=config.seed)
-        try:
-            latency = measure_together([p for _, p in timed], task, sampling)
-        except NativeError as error:
-            notes.append(f"native latency skipped: {error}")
-            latency = []
-        baseline = baseline_program(task) if task.registers >= task.n + 1 else None
-        base = next((k for k, (_, p) in enumerate(timed) if p == baseline), None)
-        for k, m in enumerate(latency):
-            label, program = timed[k]
-            vs = ratio(m, latency[base]) if base is not None else None
-            add(label, "native asm, latency (C harness)", m.ns, len(program), vs)
-        timing = TimingConfig(arrays=config.arrays, repeats=config.repeats,
-                              inner=config.inner, seed=config.seed)
-        for label, program in timed:
-            try:
-                routine = NativeRoutine(program, task, force=True)
-            except NativeError as error:
-                notes.append(f"native timing of {label} skipped: {error}")
-                continue
-            add(label, "native asm, batched rows (C loop)",
-                routine.bench_rows(timing, passes=max(config.repeats * 10, 20)), len(program))
-    else:
-        notes.append(f"native timing skipped: {reason}")
+    measure_native(timed, task, config, add, notes)
 
     # Python: the references, then the exported functions (which leave the list alone).
     for ref in python_references(task):
@@ -267,19 +225,7 @@ def _measure(timed, task: Task, config: BenchConfig, arrays: np.ndarray, add, no
     for ref in numpy_references(task):
         add(ref.label, "numpy, batched rows", _time_batched(ref.rows, arrays, batched_repeats))
 
-    # Numba.
-    if config.numba:
-        for label, program in timed:
-            one, batch = to_numba_functions(program, task, force=True)
-            one(arrays[0])  # compile (or load from cache) before timing
-            batch(arrays[:2])
-            add(f"{label} exported", "numba, per array (from python)",
-                _time_chunks(lambda c, one=one: [one(x) for x in c], row_list,
-                             config.repeats), len(program))
-            add(f"{label} exported", "numba, batched rows",
-                _time_batched(batch, arrays, batched_repeats), len(program))
-    else:
-        notes.append("numba rows skipped")
+    measure_numba(timed, task, config, arrays, add, notes)  # the exports leave rows alone
 
 
 def format_table(rows: list[BenchRow], task: Task, config: BenchConfig) -> str:

@@ -80,27 +80,13 @@ def bench_rows(programs, task: Task, config, notes=None, progress=None,
                lengths: tuple[int, ...] | None = None):
     """Measure every row of the varsort table (``BenchRow`` as the fixed sorts'; ``how``
     says the lengths, ``vs_network`` holds the ratio to the human routine)."""
-    from discover.measure import INTERRUPTED, BenchRow, _stats
+    from discover.measure import collect_rows
 
     notes = [] if notes is None else notes
-    tick = progress or (lambda: None)
     lengths = tuple(range(task.n + 1)) if lengths is None else lengths
     cands = candidates(programs, task)
-    rows: list = []
-
-    def add(routine, how, samples, length=None, vs=None):
-        median, p5, count = _stats(samples)
-        rows.append(BenchRow(routine, how, median, p5, count, length))
-        if vs is not None:
-            rows[-1].vs_network, rows[-1].vs_network_lo = vs.ratio, vs.lo
-            rows[-1].vs_network_hi, rows[-1].significant = vs.hi, vs.significant
-        tick()
-
-    try:
-        _measure(cands, task, config, lengths, add, notes)
-    except KeyboardInterrupt:
-        notes.append(INTERRUPTED)
-    return rows
+    return collect_rows(lambda add: _measure(cands, task, config, lengths, add, notes),
+                        notes, progress)
 
 
 def _measure(cands, task: Task, config, lengths, add, notes):
