@@ -326,14 +326,7 @@ def format_table(rows: list[BenchRow], task: Task, config: BenchConfig) -> str:
     """The table as text, rows in the order measured, and the Numba-over-NumPy speedup."""
     head = (f"{task.name}: ns per sort of one {task.n}-item array, {config.arrays} random "
             f"int64 arrays x {config.repeats} repeats (median, 5th percentile)")
-    width = max([len(r.routine) for r in rows] + [7])
-    how_width = max([len(r.how) for r in rows] + [3])
-    lines = [head, f"{'routine':<{width}}  {'len':>3}  {'how':<{how_width}}  "
-                   f"{'median':>8}  {'p5':>8}  vs network [95% CI]"]
-    for r in rows:
-        length = "" if r.length is None else str(r.length)
-        lines.append((f"{r.routine:<{width}}  {length:>3}  {r.how:<{how_width}}  "
-                      f"{r.median_ns:>8.1f}  {r.p5_ns:>8.1f}  {_ratio_text(r)}").rstrip())
+    lines = table_lines(rows, head, "vs network")
     if any(r.vs_network is not None for r in rows):
         lines.append("vs network: median of per-round time ratios to the network program "
                      "(native latency, same rounds); * = the interval excludes 1")
@@ -342,6 +335,21 @@ def format_table(rows: list[BenchRow], task: Task, config: BenchConfig) -> str:
         lines.append(f"exported Numba, batched rows: {speedup:.1f}x faster than numpy.sort "
                      "on the same rows (best program, medians)")
     return "\n".join(lines) + "\n"
+
+
+def table_lines(rows: list[BenchRow], head: str, versus: str, digits: int = 1) -> list[str]:
+    """The head line, the column titles and one line per row (``versus``: the ratio
+    column's title, ``digits``: decimals of the times), as every bench table prints them."""
+    width = max([len(r.routine) for r in rows] + [7])
+    how_width = max([len(r.how) for r in rows] + [3])
+    lines = [head, f"{'routine':<{width}}  {'len':>3}  {'how':<{how_width}}  "
+                   f"{'median':>8}  {'p5':>8}  {versus} [95% CI]"]
+    for r in rows:
+        length = "" if r.length is None else str(r.length)
+        lines.append((f"{r.routine:<{width}}  {length:>3}  {r.how:<{how_width}}  "
+                      f"{r.median_ns:>8.{digits}f}  {r.p5_ns:>8.{digits}f}  "
+                      f"{_ratio_text(r)}").rstrip())
+    return lines
 
 
 def _ratio_text(row: BenchRow) -> str:

@@ -35,7 +35,8 @@ import numpy as np
 
 from discover.kernels import Program, Task, baseline_program
 from discover.measure import (BenchConfig, BenchRow, _time_batched, _time_chunks, add_candidate,
-                              batched_speedup, collect_rows, measure_native, measure_numba)
+                              batched_speedup, collect_rows, measure_native, measure_numba,
+                              table_lines)
 
 __all__ = ["NumpyReference", "PythonReference", "bench_rows", "candidates", "expected_rows",
            "format_table", "numpy_references", "python_references"]
@@ -234,17 +235,7 @@ def format_table(rows: list[BenchRow], task: Task, config: BenchConfig) -> str:
     head = (f"{task.name} ({task.summary}): ns per call on one {task.n}-item array, "
             f"{config.arrays} random int64 arrays{domain} x {config.repeats} repeats "
             "(median, 5th percentile)")
-    width = max([len(r.routine) for r in rows] + [7])
-    how_width = max([len(r.how) for r in rows] + [3])
-    lines = [head, f"{'routine':<{width}}  {'len':>3}  {'how':<{how_width}}  "
-                   f"{'median':>8}  {'p5':>8}  vs baseline [95% CI]"]
-    for r in rows:
-        length = "" if r.length is None else str(r.length)
-        ratio = "" if r.vs_network is None else (
-            f"{r.vs_network:.3f} [{r.vs_network_lo:.3f}, {r.vs_network_hi:.3f}]"
-            + (" *" if r.significant else ""))
-        lines.append((f"{r.routine:<{width}}  {length:>3}  {r.how:<{how_width}}  "
-                      f"{r.median_ns:>8.1f}  {r.p5_ns:>8.1f}  {ratio}").rstrip())
+    lines = table_lines(rows, head, "vs baseline")
     if any(r.vs_network is not None for r in rows):
         lines.append(f"vs baseline: median of per-round time ratios to the baseline program "
                      f"(discover baseline --task {task.name}; native latency, same rounds); "

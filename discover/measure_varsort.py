@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from discover.kernels import Program, Task, varsort_program
-from discover.measure import add_candidate
+from discover.measure import add_candidate, table_lines
 
 __all__ = ["HUMAN", "bench_rows", "candidates", "expected_rows", "format_table",
            "parse_lengths"]
@@ -188,17 +188,7 @@ def format_table(rows, task: Task, config) -> str:
     head = (f"{task.name}: ns per sort of one array of 0..{task.n} items, {config.arrays} "
             f"random int64 arrays x {config.repeats} repeats (median, 5th percentile); "
             f"random lengths: uniform over 0..{task.n}, drawn per call")
-    width = max([len(r.routine) for r in rows] + [7])
-    how_width = max([len(r.how) for r in rows] + [3])
-    lines = [head, f"{'routine':<{width}}  {'len':>3}  {'how':<{how_width}}  "
-                   f"{'median':>8}  {'p5':>8}  vs human [95% CI]"]
-    for r in rows:
-        length = "" if r.length is None else str(r.length)
-        ratio = "" if r.vs_network is None else (
-            f"{r.vs_network:.3f} [{r.vs_network_lo:.3f}, {r.vs_network_hi:.3f}]"
-            + (" *" if r.significant else ""))
-        lines.append((f"{r.routine:<{width}}  {length:>3}  {r.how:<{how_width}}  "
-                      f"{r.median_ns:>8.2f}  {r.p5_ns:>8.2f}  {ratio}").rstrip())
+    lines = table_lines(rows, head, "vs human", digits=2)
     if any(r.vs_network is not None for r in rows):
         lines.append("vs human: median of per-round time ratios to the human routine "
                      "(branch on the length to the size-optimal network; native, same "
