@@ -28,7 +28,7 @@ def _chosen(argv: list[str] | None) -> str | None:
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; with ``argv``, only the command it names gets its options (faster)."""
     parser = _Parser(prog="discover", description="Discover short, fast, verified sort "
-                     "routines (after AlphaDev).")
+                     "routines and comparison kernels (after AlphaDev).")
     from discover import __version__
 
     parser.add_argument("--version", action="version", version=f"discover {__version__}")

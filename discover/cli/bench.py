@@ -17,7 +17,7 @@ from discover.cli.common import TaskOptions, UsageError, check_output_file, make
 from discover.cli.options import Options
 from discover.validation import check_text
 
-HELP = "time programs natively against sorted, numpy, numba"
+HELP = "time programs natively against sorted, numpy, numba (or, for a kernel, its family's references)"
 
 
 @dataclass(frozen=True)
