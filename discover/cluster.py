@@ -48,10 +48,18 @@ def connect(address: str | None):
     import ray
 
     if not ray.is_initialized():
+        # No address: a new local cluster for this run ("local"), never a cluster that
+        # RAY_ADDRESS or an earlier `ray start` left (give --address auto for that).
         # Our own actors' output is theirs to report through exceptions: the driver's
         # terminal shows the run's progress only.
-        ray.init(address=address, log_to_driver=False, include_dashboard=False,
-                 logging_level=logging.WARNING, configure_logging=True)
+        try:
+            ray.init(address=address or "local", log_to_driver=False,
+                     include_dashboard=False, logging_level=logging.WARNING,
+                     configure_logging=True)
+        except (ConnectionError, ValueError, RuntimeError) as error:
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            where = f"the Ray cluster at {address}" if address else "a new local Ray cluster"
+            raise ValueError(f"cannot connect to {where}: {first}") from None
         _started[0] = True
     return ray
 

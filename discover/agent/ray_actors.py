@@ -60,6 +60,12 @@ class SelfPlayer:
 
         return os.getpid()
 
+    def node(self) -> str:
+        """The id of the Ray node it runs on."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+
     def play(self, weights: bytes, seed: int, games: int, best: int | None,
              budget: int | None) -> dict:
         """``games`` games with these weights: ``SelfPlay.play``'s dict, plus ``found`` (the

@@ -299,6 +299,11 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
     # directory holds it from the first second; then the chains' prefix-state caches
     # (sort8: 2 GB) and the JIT.
     flavour.check_memory(task, config, capacity)  # before anything is offered or written
+    make = flavour.chains
+    if config.backend == "ray":  # one Ray actor a chain (ray_chains.py); connect first:
+        from .ray_chains import ray_chains  # ValueError when no cluster answers there
+
+        make = ray_chains(config)
     warm = time.perf_counter()
     try:
         with monitor.setup():
@@ -306,11 +311,6 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
                 monitor.found(start, task)  # the warm start, when correct
             monitor.check()
             # the caches are filled by long compiled calls (sort8: a second a chain)
-            make = flavour.chains
-            if config.backend == "ray":  # one Ray actor a chain (ray_chains.py)
-                from .ray_chains import ray_chains
-
-                make = ray_chains(config)
             chains = monitor.watched(lambda: make(task, config, start, capacity))
             chains._run_one(0, 0)  # compile (or load) on this thread, where a stop interrupts
     except SearchStopped:
