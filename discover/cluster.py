@@ -52,6 +52,7 @@ def connect(address: str | None):
         # RAY_ADDRESS or an earlier `ray start` left (give --address auto for that).
         # Our own actors' output is theirs to report through exceptions: the driver's
         # terminal shows the run's progress only.
+        _probe(address)
         try:
             ray.init(address=address or "local", log_to_driver=False,
                      include_dashboard=False, logging_level=logging.WARNING,
@@ -62,6 +63,24 @@ def connect(address: str | None):
             raise ValueError(f"cannot connect to {where}: {first}") from None
         _started[0] = True
     return ray
+
+
+def _probe(address: str | None, timeout: float = 10.0) -> None:
+    """ValueError at once when nothing listens at a ``host:port`` address (Ray itself
+    retries for minutes before it gives up)."""
+    import socket
+
+    if not address or address in ("auto", "local") or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--address {address}: not a Ray cluster address (HOST:PORT, "
+                         "auto, or ray://HOST:PORT)")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise ValueError(f"cannot connect to the Ray cluster at {address}: "
+                         f"{error.strerror or error}") from None
 
 
 def disconnect() -> None:

@@ -195,3 +195,16 @@ def test_search_cli_with_no_address_starts_a_local_cluster(ray_cluster, tmp_path
     result = json.loads((out / "result.json").read_text())
     assert result["config"]["backend"] == "ray" and result["config"]["address"] is None
     assert verify(Program.read(out / "best.asm"), Task.from_name("sort3")).correct
+
+
+def test_an_address_where_no_cluster_listens_is_a_one_line_error(tmp_path):
+    pytest.importorskip("ray")
+    for command in ("train", "search"):
+        out = tmp_path / command
+        done = subprocess.run([*CLI, command, "--task", "sort3", "--backend", "ray",
+                               "--address", "127.0.0.1:1", "--out", str(out)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2
+        assert done.stderr.strip() == "discover: error: cannot connect to the Ray cluster at " \
+                                      "127.0.0.1:1: Connection refused"
+        assert not out.exists()

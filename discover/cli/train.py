@@ -70,6 +70,10 @@ def run(args) -> int:
         if config.resume:  # the run's own settings, but for the options given now
             config = resumed_config(config, set(args.options.values(args, TrainConfig)))
         check_output_dir(config.run_dir, "--resume" if config.resume else "--out")
+        if config.backend == "ray":  # the cluster answers before the run directory is made
+            from discover.cluster import connect
+
+            connect(config.address)
         result = train(config)
     except CheckpointError as error:
         raise UsageError(str(error)) from None
