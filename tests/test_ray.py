@@ -162,7 +162,7 @@ def test_a_killed_chain_actor_goes_on_from_its_last_state(ray_cluster):
     config = _stochastic(backend="ray").resolved(task)
     start = baseline_program(task)
     capacity = len(start) + 2
-    remote = ray_chains(config)(task, config, start, capacity)
+    remote = ray_chains(config, _Chains)(task, config, start, capacity)
     local = _Chains(task, config, start, capacity)
     try:
         for chains in (remote, local):

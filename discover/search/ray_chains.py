@@ -35,12 +35,11 @@ MAX_LOSSES_IN_A_ROW = 5
 class ChainActor:
     """One chain of the stochastic search (a Ray actor once ``ray.remote`` wraps it)."""
 
-    def __init__(self, task: Task, config, start: Program, capacity: int, k: int):
-        from .stochastic import _flavour
-
+    def __init__(self, chains: type, task: Task, config, start: Program, capacity: int,
+                 k: int):
         one = replace(config, chains=1, beta=config.beta * config.beta_ratio ** k,
                       beta_ratio=1.0, backend="local", address=None)
-        self.chains = _flavour(task).chains(task, one, start, capacity)
+        self.chains = chains(task, one, start, capacity)
         self.chains.rngs[0, 0] = mcmc.seed_state(config.seed, k)
         self.chains._run_one(0, 0)  # compile (or load) before the first call counts
 
@@ -74,20 +73,22 @@ class ChainActor:
         return self.state()
 
 
-def ray_chains(config):
+def ray_chains(config, chains: type):
     """The chains factory of the Ray backend, connected to the cluster now (on the
-    calling thread: the driver builds the chains on a watched thread)."""
+    calling thread: the driver builds the chains on a watched thread); ``chains``: the
+    local chains class each actor holds one chain of."""
     from discover.cluster import connect
 
     ray = connect(config.address)
-    return lambda task, config, start, capacity: RayChains(ray, task, config, start, capacity)
+    return lambda task, config, start, capacity: RayChains(ray, chains, task, config, start,
+                                                           capacity)
 
 
 class RayChains:
     """C chain actors behind the local chains' interface (what ``stochastic._run`` and
     ``stochastic._result`` read)."""
 
-    def __init__(self, ray, task: Task, config, start: Program, capacity: int):
+    def __init__(self, ray, chains: type, task: Task, config, start: Program, capacity: int):
         from discover.cluster import cpu_share, ray_errors
 
         self.ray, self.task, self.config, self.capacity = ray, task, config, capacity
@@ -105,7 +106,7 @@ class RayChains:
         self.states: list[dict | None] = [None] * c
         self.losses = [0] * c
         self.lost = 0  # chain actors replaced over the search
-        self._args = (task, config, start, capacity)
+        self._args = (chains, task, config, start, capacity)
         self.actors = [self.remote.remote(*self._args, k) for k in range(c)]
         self._call({k: ("state", ()) for k in range(c)})
 

@@ -303,7 +303,7 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
     if config.backend == "ray":  # one Ray actor a chain (ray_chains.py); connect first:
         from .ray_chains import ray_chains  # ValueError when no cluster answers there
 
-        make = ray_chains(config)
+        make = ray_chains(config, flavour.chains)
     warm = time.perf_counter()
     try:
         with monitor.setup():
