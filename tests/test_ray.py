@@ -208,3 +208,32 @@ def test_an_address_where_no_cluster_listens_is_a_one_line_error(tmp_path):
         assert done.stderr.strip() == "discover: error: cannot connect to the Ray cluster at " \
                                       "127.0.0.1:1: Connection refused"
         assert not out.exists()
+
+
+def test_enum_proof_units_on_ray_workers_survive_a_killed_worker(ray_cluster, monkeypatch):
+    import ray
+
+    from discover.search import search
+    from discover.search.enum import EnumConfig
+    from discover.search.ray_enum import RayPool
+
+    pools, sent = [], []
+    original = RayPool.send
+
+    def send(self, w, item):
+        original(self, w, item)
+        if item is not None and item[0] not in ("tt", "reset"):
+            sent.append(item)
+            if len(sent) == 1:  # the first unit: its worker dies with it in hand
+                pools.append(self)
+                ray.kill(self.actors[w])
+
+    monkeypatch.setattr(RayPool, "send", send)
+    task = Task.from_name("sort3")
+    config = EnumConfig(workers=2, backend="ray", register_phase=False)
+    result = search(task, "enum", config)
+    local = search(task, "enum", EnumConfig(workers=2, register_phase=False))
+    assert result.optimal and local.optimal
+    assert len(result.program) == len(local.program) == 17
+    assert verify(result.program, task).correct
+    assert pools and pools[0].lost >= 1 and len(sent) > 1
