@@ -87,6 +87,8 @@ def test_selfplay_actors_on_two_nodes_replace_a_killed_actor(ray_cluster):
         assert pool.actors[0] is not victim
         task = Task.from_name("sort3")
         assert all(verify(p, task).correct for p in offered)
+        # Finds come twice (asked during a batch, then with it): offered once each.
+        assert len({p.text() for p in offered}) == len(offered)
     finally:
         pool.close()
     assert ray.is_initialized()  # the session's cluster: joined, not started, by the pool

@@ -10,9 +10,11 @@ trains on what arrived: the learner's steps and the games overlap, and a batch m
 played with weights one iteration old (as in AlphaZero's and AlphaDev's actor-learner
 split). ``play`` returns as soon as the batches that arrived hold ``games`` games.
 
-The hall of fame stays on the learner: the programs a batch solved (only improvements on
-the best the batch was given) are offered to it the moment the batch arrives, and it
-verifies and writes each at once. An actor that is lost (its process killed, its node
+The hall of fame stays on the learner: the programs an actor solves (only improvements on
+the best its batch was given) are offered to it the moment the learner hears of them,
+and it verifies and writes each at once. The learner asks every actor for its new finds
+each time it has waited ``WAIT_S`` for a batch (an actor answers beside the batch it plays:
+a threaded actor), and takes the rest with the batch. An actor that is lost (its process killed, its node
 gone) is replaced by a new one and the games it was playing are dropped, never the run;
 what the learner holds (the hall of fame, the replay buffer, the run directory) is not on
 any actor, so nothing found before the loss is lost.
@@ -53,12 +55,17 @@ class SelfPlayer:
         self.selfplay = SelfPlay(self.spec, config)
         self.selfplay.warm_up()
         self.agent = Agent(config, self.spec, torch.device("cpu"))
+        self.solved: list[str] = []  # every program it reported, in order (``found``)
 
     def pid(self) -> int:
         """Its process id (the ``ready`` call the pool waits on; tests kill it by this)."""
         import os
 
         return os.getpid()
+
+    def found(self, since: int) -> list[str]:
+        """The programs it reported after the first ``since`` (asked during a batch)."""
+        return self.solved[since:]
 
     def node(self) -> str:
         """The id of the Ray node it runs on."""
@@ -79,6 +86,7 @@ class SelfPlayer:
             lengths = [len(p) for p in found] + ([best] if best is not None else [])
             if not lengths or len(program) < min(lengths):
                 found.append(program)
+                self.solved.append(program.text())
 
         result = self.selfplay.play(self.agent.evaluate, games, np.random.default_rng(seed),
                                     on_solved, budget)
@@ -104,6 +112,9 @@ class RayActorPool:
         self.losses = [0] * config.actors  # losses in a row per slot
         self.lost = 0  # batches dropped with their actor, over the run
         self.pending: dict = {}  # object ref of a batch -> slot
+        self.seen = [0] * config.actors  # finds of the slot's actor offered so far
+        self.polls: dict = {}  # slot -> object ref of its unanswered ``found`` call
+        self.offered: set[str] = set()  # program texts offered (each is verified once)
         self.weights = None  # object ref of the newest weights
         self.batch_args = None  # (best, budget) of the newest play
         self.rng = None
@@ -118,7 +129,9 @@ class RayActorPool:
         name = f"{self.run_tag}-{slot}-{self.spawned[slot]}"
         self.actors[slot] = self.remote.options(
             name=name, num_cpus=self.cpus, max_restarts=0, max_task_retries=0,
-            lifetime=None).remote(self.config.to_json())
+            max_concurrency=2).remote(self.config.to_json())
+        self.seen[slot] = 0
+        self.polls.pop(slot, None)
 
     def _wait_ready(self) -> None:
         ray = self.ray
@@ -158,7 +171,6 @@ class RayActorPool:
         each offered to the hall of fame as it arrives (``run``: a RunView)."""
         import torch
 
-        from discover.kernels import Program
 
         ray = self.ray
         buffer = io.BytesIO()
@@ -173,6 +185,8 @@ class RayActorPool:
         results, games = [], 0
         while games < self.config.games and not run.should_stop():
             ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=WAIT_S)
+            if not ready:
+                self._poll(run, games)
             for ref in ready:
                 slot = self.pending.pop(ref)
                 try:
@@ -185,11 +199,38 @@ class RayActorPool:
                 self.losses[slot] = 0
                 # Keep the actor busy while the learner trains: its next batch now.
                 self._submit(slot)
-                for text in result.pop("found"):
-                    run.offer(Program.parse(text), games)
+                self._offer(run, result.pop("found"), games)
                 results.append(result)
                 games += len(result["game_returns"])
         return results
+
+    def _offer(self, run, texts, played: int) -> None:
+        from discover.kernels import Program
+
+        for text in texts:
+            if text not in self.offered:
+                self.offered.add(text)
+                run.offer(Program.parse(text), played)
+
+    def _poll(self, run, played: int) -> None:
+        """Offer the programs the actors found since they were last asked (the answers
+        that are in; an actor still starting answers a later poll)."""
+        ray = self.ray
+        for slot, actor in enumerate(self.actors):
+            if slot not in self.polls:
+                self.polls[slot] = actor.found.remote(self.seen[slot])
+        answered, _ = ray.wait(list(self.polls.values()), num_returns=len(self.polls),
+                               timeout=0)
+        for slot, ref in list(self.polls.items()):
+            if ref not in answered:
+                continue
+            del self.polls[slot]
+            try:
+                texts = ray.get(ref)
+            except self.lost_errors:
+                continue  # its batch reports the loss
+            self.seen[slot] += len(texts)
+            self._offer(run, texts, played)
 
     def close(self) -> None:
         from discover.cluster import disconnect
