@@ -239,3 +239,18 @@ def test_enum_proof_units_on_ray_workers_survive_a_killed_worker(ray_cluster, mo
     assert len(result.program) == len(local.program) == 17
     assert verify(result.program, task).correct
     assert pools and pools[0].lost >= 1 and len(sent) > 1
+
+
+def test_a_local_run_resumes_on_the_cluster(ray_cluster, tmp_path, capsys):
+    pytest.importorskip("torch")
+    out = str(tmp_path / "run")
+    tiny = ["--games", "4", "--simulations", "16", "--embed-dim", "16", "--heads", "2",
+            "--target-length", "0", "--no-progress"]
+    assert main(["train", "--task", "sort3", "--max-iterations", "1", "--out", out,
+                 *tiny]) in (0, 1)
+    assert main(["train", "--resume", out, "--backend", "ray", "--address",
+                 ray_cluster.address, "--max-iterations", "3"]) in (0, 1)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert summary["iterations"] == 3 and config["backend"] == "ray"
+    assert summary["episodes"] >= 3 * 4

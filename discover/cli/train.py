@@ -50,7 +50,8 @@ def config_from_args(args):
                         for cls, name in option.fields)]
         if fixed:
             raise UsageError(f"--resume keeps the run's settings; {fixed[0]} cannot change "
-                             "(only budgets, --device, --threads and --checkpoint-every can)")
+                             "(only budgets, --device, --threads, --checkpoint-every, --backend and "
+                             "--address can)")
     network = options.build(args, NetworkConfig)
     mcts = options.build(args, MCTSConfig)
     ppo = options.build(args, PPOConfig)
