@@ -40,17 +40,18 @@ class EnumWorker:
         self.last_share = time.monotonic()
         self.stopped_gen = 0  # units of this iteration (generation) and earlier stop
         self.shared: list = []  # entries other workers proved, merged before the next unit
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # the tables: one unit (or reset) at a time
+        self.inbox_lock = threading.Lock()  # ``shared`` only: a share never waits on a unit
 
     def set_stop(self, gen: int) -> None:
         self.stopped_gen = max(self.stopped_gen, gen)
 
     def share(self, entries) -> None:
-        with self.lock:
+        with self.inbox_lock:
             self.shared.append(entries)
 
     def reset(self) -> None:
-        with self.lock:
+        with self.lock, self.inbox_lock:
             self.tables = None
             self.shared.clear()
 
@@ -60,13 +61,14 @@ class EnumWorker:
 
         gen, bound, index, prefix, incumbent, w = item
         with self.lock:
+            with self.inbox_lock:
+                shared, self.shared = self.shared, []
             if self.tables is None:
                 self.tables = self.make_tables(Task(self.n, self.registers), bound,
                                                exact=self.exact)
-                self.shared.clear()
-            for entries in self.shared:
-                merge_entries(self.tables, *entries)
-            self.shared.clear()
+            else:
+                for entries in shared:
+                    merge_entries(self.tables, *entries)
             tables = self.tables
             tables.set_incumbent(Program.from_instructions([tuple(i) for i in incumbent]))
             if self.stopped_gen >= gen:
