@@ -40,9 +40,13 @@ def test_backend_options_are_checked(tmp_path, capsys):
     assert "--backend must be one of local, ray" in capsys.readouterr().err
     assert main(["train", "--address", "auto", "--out", out]) == 2
     assert "--address applies to --backend 'ray' only" in capsys.readouterr().err
-    assert main(["search", "--task", "sort3", "--method", "enum", "--backend", "local",
+    assert main(["search", "--task", "sort3", "--method", "random", "--backend", "local",
                  "--out", out]) == 2
-    assert "--method stochastic only" in capsys.readouterr().err
+    assert "--backend local applies to --method enum or stochastic only" \
+        in capsys.readouterr().err
+    assert main(["search", "--task", "sort3", "--method", "enum", "--backend", "ray",
+                 "--out", out]) == 2
+    assert "--workers must be at least 2 with --backend 'ray'" in capsys.readouterr().err
 
 
 def _tiny_train_config(**overrides):

@@ -171,7 +171,6 @@ class RayActorPool:
         each offered to the hall of fame as it arrives (``run``: a RunView)."""
         import torch
 
-
         ray = self.ray
         buffer = io.BytesIO()
         torch.save({k: v.cpu() for k, v in agent.net.state_dict().items()}, buffer)
