@@ -145,10 +145,11 @@ def _stochastic(**fields):
                                "restart_every": 5_000, **fields})
 
 
-def test_search_chains_on_ray_give_the_local_result(ray_cluster):
+@pytest.mark.parametrize("name", ["sort3", "varsort3"])
+def test_search_chains_on_ray_give_the_local_result(ray_cluster, name):
     from discover.search import search
 
-    task = Task.from_name("sort3")
+    task = Task.from_name(name)
     local = search(task, "stochastic", _stochastic(), time_limit=600)
     remote = search(task, "stochastic", _stochastic(backend="ray"), time_limit=600)
     assert remote.program is not None and verify(remote.program, task).correct
