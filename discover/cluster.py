@@ -60,7 +60,9 @@ def connect(address: str | None):
         except (ConnectionError, ValueError, RuntimeError) as error:
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             where = f"the Ray cluster at {address}" if address else "a new local Ray cluster"
-            raise ValueError(f"cannot connect to {where}: {first}") from None
+            hint = " (a cluster that authenticates with a token wants RAY_AUTH_MODE=token and " \
+                   "its token: RAY_AUTH_TOKEN or ~/.ray/auth_token)" if address else ""
+            raise ValueError(f"cannot connect to {where}: {first}{hint}") from None
         _started[0] = True
     return ray
 
