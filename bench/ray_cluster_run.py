@@ -41,7 +41,10 @@ def main() -> None:
     import ray
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": args.cpus})
+    # Workers at niceness 0, as `discover` does for the local clusters it starts (Ray's
+    # default, 15, lets every other process on a shared machine go first).
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": args.cpus, "_system_config": {"worker_niceness": 0}})
     for _ in range(args.nodes - 1):
         cluster.add_node(num_cpus=args.cpus)
     cluster.wait_for_nodes()

@@ -53,10 +53,15 @@ def connect(address: str | None):
         # Our own actors' output is theirs to report through exceptions: the driver's
         # terminal shows the run's progress only.
         _probe(address)
+        # A cluster of our own runs its workers at the priority of the local backend's
+        # processes: Ray's default (niceness 15) gives a loaded machine's other work
+        # the CPU first. A cluster that `ray start` made keeps its own setting
+        # (RAY_worker_niceness=0 on `ray start` gives the same).
+        own = {} if address else {"_system_config": {"worker_niceness": 0}}
         try:
             ray.init(address=address or "local", log_to_driver=False,
                      include_dashboard=False, logging_level=logging.WARNING,
-                     configure_logging=True)
+                     configure_logging=True, **own)
         except (ConnectionError, ValueError, RuntimeError) as error:
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             where = f"the Ray cluster at {address}" if address else "a new local Ray cluster"
