@@ -13,6 +13,7 @@ cluster; without it, Ray starts a local one. Not collected by pytest (a minutes-
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import subprocess
 import sys
@@ -33,9 +34,18 @@ def run(backend: str, args, root: Path) -> dict:
     if done.returncode not in (0, 1):
         raise SystemExit(f"{backend}: exit {done.returncode}: {done.stderr.strip()[-2000:]}")
     summary = json.loads((out / "summary.json").read_text())
+    with open(out / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    # After the first iteration (the only one that differs between the backends in its
+    # kind: the Ray cluster's own processes are still starting then).
+    first, last = rows[0], rows[-1]
+    steady = (int(last["episodes"]) - int(first["episodes"])) / \
+        (float(last["elapsed"]) - float(first["elapsed"])) if len(rows) > 1 else None
     return {"backend": backend, "episodes": summary["episodes"],
             "iterations": summary["iterations"], "elapsed_s": round(summary["elapsed"], 2),
             "games_per_s": round(summary["episodes"] / summary["elapsed"], 3),
+            "first_iteration_s": float(first["elapsed"]),
+            "after_first_games_per_s": round(steady, 3) if steady else None,
             "best_length": summary["length"]}
 
 
@@ -54,8 +64,12 @@ def main() -> None:
     for row in rows:
         print(f"{row['backend']:>5}: {row['episodes']} games in {row['elapsed_s']} s = "
               f"{row['games_per_s']} games/s ({row['iterations']} iterations, best "
-              f"{row['best_length']})")
+              f"{row['best_length']}); first iteration {row['first_iteration_s']} s, "
+              f"after it {row['after_first_games_per_s']} games/s")
     print(f"ray / local: {ratio:.3f}")
+    if rows[0]["after_first_games_per_s"] and rows[1]["after_first_games_per_s"]:
+        print(f"ray / local after the first iteration: "
+              f"{rows[1]['after_first_games_per_s'] / rows[0]['after_first_games_per_s']:.3f}")
     if args.json:
         Path(args.json).write_text(json.dumps({"task": args.task, "actors": args.actors,
                                                "minutes": args.minutes, "rows": rows,

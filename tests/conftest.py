@@ -88,7 +88,8 @@ def ray_cluster():
     from ray.cluster_utils import Cluster
 
     small = {"object_store_memory": 100 * 2**20}
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, **small})
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 0, "_system_config": {"worker_niceness": 0}, **small})
     for _ in range(2):
         cluster.add_node(num_cpus=1, **small)
     cluster.wait_for_nodes()
