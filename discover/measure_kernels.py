@@ -161,13 +161,20 @@ def numpy_references(task: Task) -> list[NumpyReference]:
 
 
 def candidates(programs, task: Task) -> list[tuple[str, Program]]:
-    """The given (label, program) pairs and the task's baseline, deduplicated (a program
+    """The given (label, program) pairs, the task's baseline and, for a built-in kernel,
+    the shortest known program (``discover/known/<task>.asm``), deduplicated (a program
     given twice is timed once, under both labels)."""
+    from discover.kernels.tasks import builtin_kernel
+    from discover.measure import _correct_for, known_program
+
     out: list[tuple[str, Program]] = []
     for label, program in programs:
         add_candidate(out, label, program)
     if task.registers >= task.n + 1:
         add_candidate(out, "baseline", baseline_program(task))
+    known = known_program(task) if builtin_kernel(task.name) == task.kernel else None
+    if known is not None and _correct_for(known, task):  # e.g. needs more registers than R
+        add_candidate(out, f"known/{task.name}.asm", known)
     return out
 
 

@@ -1,7 +1,8 @@
 """Canonical form: the equivalent program that the game's pruned action masks accept.
 
 ``canonicalize(program, task)`` rewrites a program without changing what it leaves in
-memory on any input, and never makes it longer:
+memory on any input (in the output cells m0..m{K-1}, for a kernel task), and never makes
+it longer:
 
 1. drops dead instructions: a cmp whose flags no cmov reads, a store overwritten by a
    later store to the same cell before any load of it;
@@ -144,7 +145,7 @@ def _replay(rows, task, config):
     cmov can leave its cmp dead), so this is quadratic in the length: fine for the
     lengths a game allows.
     """
-    game = AssemblyGame(task=task.name, registers=task.registers,
+    game = AssemblyGame(task=task, registers=task.registers,
                         **{**config, "max_length": max(len(rows), 1)})
     rows = list(rows)
     while True:
@@ -234,8 +235,9 @@ def canonicalize(program: Program, task: Task, **config) -> Program:
     rows = _orient_compares(rows)
     rows = _replay(rows, task, config)
     out = Program.from_instructions(rows) if rows else Program(np.zeros((0, 3), np.int32))
-    before = run(program.code, task.inputs, task.registers)
-    after = run(out.code, task.inputs, task.registers)
+    k = task.n_outputs  # a kernel's scratch cells may differ (a dead store dropped)
+    before = run(program.code, task.inputs, task.registers)[:k]
+    after = run(out.code, task.inputs, task.registers)[:k]
     if not np.array_equal(before, after):  # a bug here, never the caller's fault
         raise CanonicalError("canonical form changed the program's output (internal error)")
     return out

@@ -1,13 +1,18 @@
-"""The AssemblyGame: write a sorting routine one instruction at a time (Gymnasium)."""
+"""The AssemblyGame: write a sorting routine (or any comparison kernel: a median, the
+minimum and maximum, the k smallest, a merge, a stable sort, a ``Task.from_function``
+task) one instruction at a time (Gymnasium)."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 from gymnasium import spaces
 
 from .base import BufferGame
+from .masks import optional_cells
 
 from discover.kernels import (FLAG_GT, N_OPCODES, TASK_NAMES, Program, Task,
                               baseline_program, format_instruction, latency_estimate,
@@ -17,7 +22,8 @@ from discover.kernels.game import (COST_LATENCY, COST_LENGTH, EMPTY, M_COST, M_I
                                    N_PARAMS, N_WEIGHTS, P_A, P_AT_MASK, P_AT_META,
                                    P_AT_OBS, P_AT_PAIRDIFF, P_AT_PLACED, P_AT_PROGRAM,
                                    P_AT_STATE, P_B, P_COST, P_DEAD_ENDS, P_K, P_L, P_N,
-                                   P_PRUNE, P_R, P_READ_ONCE, P_SEPARATE, P_STRICT,
+                                   P_OPTIONAL, P_OUT, P_PRUNE, P_R, P_READ_ONCE,
+                                   P_SEPARATE, P_STRICT,
                                    W_BONUS, W_CORRECT, W_COST, W_ILLEGAL, W_SCALE,
                                    action_table, buffer_layout, game_reset, game_step)
 
@@ -30,6 +36,28 @@ NETWORK_LATENCY = {n: int(latency_estimate(program.code, n, task.registers))
                    for n, (task, program) in _NETWORKS.items()}
 MAX_OBSERVED_INPUTS = 4683  # every input of sort2..sort6; a fixed subset for sort7, sort8
 COSTS = ("length", "latency")
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_baseline(task: Task) -> tuple[int, int] | None:
+    """(length, latency estimate) of a kernel task's baseline program
+    (``kernels.networks.baseline_program``), or None when it has none (a task whose
+    outputs are not order statistics, or fewer than N + 1 registers)."""
+    if task.registers < task.n + 1:  # the baseline uses a spare register
+        return None
+    try:
+        program = baseline_program(task)
+    except ValueError:
+        return None
+    return len(program), int(latency_estimate(program.code, task.n, task.registers))
+
+
+def _kernel_fallback(task: Task) -> int:
+    """A kernel without a baseline: the sorting network's length for its N plus N (room
+    for the stores; at least 2 N + 2)."""
+    return max(NETWORK_LENGTH.get(task.n, 0) + task.n, 2 * task.n + 2)
+
+
 _OFFSET_PARAM = {"meta": P_AT_META, "program": P_AT_PROGRAM, "pairdiff": P_AT_PAIRDIFF,
                  "mask": P_AT_MASK, "placed": P_AT_PLACED, "state": P_AT_STATE,
                  "obs_state": P_AT_OBS}
@@ -39,13 +67,15 @@ _OFFSET_PARAM = {"meta": P_AT_META, "program": P_AT_PROGRAM, "pairdiff": P_AT_PA
 class GameConfig:
     """Configuration of one AssemblyGame (every field is a keyword of AssemblyGame)."""
 
-    task: str = "sort3"
-    """Task name, sort2 .. sort8."""
+    task: str | Task = "sort3"
+    """Task name (sort2 .. sort8, a kernel: median5, min2max4, top2-of-5, merge2+2,
+    stablesort3, a ``Task.from_function`` name, ...) or a ``Task`` object."""
     registers: int | None = None
     """Register count R (None: N + 1)."""
     max_length: int | None = None
     """Length budget: the episode is truncated when the program reaches it
-    (None: the network baseline's length + N, e.g. 21 for sort3)."""
+    (None: the network baseline's length + N, e.g. 21 for sort3; a kernel: its baseline
+    program's length + N, e.g. 15 for median3)."""
     cost: str = "length"
     """Cost charged when the program is correct: "length" (instructions) or "latency"
     (kernels/cost.py's estimate in cycles)."""
@@ -79,6 +109,10 @@ class GameConfig:
     @property
     def task_spec(self) -> Task:
         """The Task (N items, R registers) this game is played on."""
+        if isinstance(self.task, Task):
+            if self.registers is None or self.registers == self.task.registers:
+                return self.task
+            return dataclasses.replace(self.task, registers=self.registers)
         return Task.from_name(self.task, self.registers)
 
     def __post_init__(self):
@@ -99,20 +133,32 @@ class GameConfig:
     @property
     def length_budget(self) -> int:
         """max_length, or its default for the task."""
-        n = self.task_spec.n
-        return self.max_length if self.max_length is not None else NETWORK_LENGTH[n] + n
+        if self.max_length is not None:
+            return self.max_length
+        task = self.task_spec
+        if task.is_sort:
+            return NETWORK_LENGTH[task.n] + task.n
+        baseline = kernel_baseline(task)
+        return baseline[0] + task.n if baseline else _kernel_fallback(task)
 
     @property
     def scale(self) -> float:
         """cost_scale, or its default: the network baseline's length or latency."""
         if self.cost_scale is not None:
             return float(self.cost_scale)
+        task = self.task_spec
+        if not task.is_sort:  # a kernel: its baseline's cost (a fallback length without)
+            baseline = kernel_baseline(task)
+            if baseline is None:
+                return float(_kernel_fallback(task))
+            return float(baseline[1] if self.cost == "latency" else baseline[0])
         table = NETWORK_LATENCY if self.cost == "latency" else NETWORK_LENGTH
-        return float(table[self.task_spec.n])
+        return float(table[task.n])
 
 
 class AssemblyGame(BufferGame):
-    """Write a straight-line program that sorts N items, one instruction per move.
+    """Write a straight-line program that sorts N items (or computes a comparison kernel's
+    K outputs), one instruction per move.
 
     ## Description
     AlphaDev's AssemblyGame over this project's ISA (``docs/ISA.md``). The game
@@ -120,6 +166,14 @@ class AssemblyGame(BufferGame):
     once to the machine states of every test input (one per weak ordering of N items:
     13 for sort3, 541 for sort5, 545,835 for sort8). The goal is a correct program (every
     input sorted in m0..m{N-1}) at the least cost (length or latency estimate).
+
+    A kernel task (``task="median5"``, ``"min2max4"``, ``"top2-of-5"``, ``"merge2+2"``,
+    ``"stablesort3"``, or a ``Task`` such as ``Task.from_function(...)``'s) has N input
+    cells and K output cells m0..m{K-1}: the goal is every test input's expected output
+    there; cells past K are scratch (never required, and with pruning never stored to).
+    Rewards count the K output cells (normalised by K x B); the default length budget
+    and cost scale come from the kernel's baseline program
+    (``kernels.networks.baseline_program``: 12 instructions for median3, budget 15).
 
     ## Action Space
     ``Discrete(A)``, A = 8 R^2 + 2 R N (152 for sort3, 348 for sort5): every instruction
@@ -159,8 +213,8 @@ class AssemblyGame(BufferGame):
 
     ## Rewards
     As AlphaDev, weights configurable: after each move,
-    ``correct_weight * (change in the fraction of (input, item) pairs in place)``; when
-    every input is sorted, ``+ solved_bonus - cost_weight * cost / cost_scale`` with cost
+    ``correct_weight * (change in the fraction of (input, output cell) pairs holding
+    their expected value)`` (a sort's N cells, a kernel's K); when every input is right, ``+ solved_bonus - cost_weight * cost / cost_scale`` with cost
     the length or the latency estimate (cost_scale defaults to the network baseline's
     cost, so with the default weights a correct program scores above any incorrect one
     while its cost is under twice the baseline's). With ``strict_stores`` items get placed
@@ -220,7 +274,7 @@ class AssemblyGame(BufferGame):
         self.observed_columns = columns  # int64[K]: inputs shown in the observation
         self.observed_columns.setflags(write=False)
         self._inputs = self.task.inputs  # int8[N, B]
-        self._expected = self.task.expected  # int8[N, B]
+        self._expected = self.task.expected  # int8[K, B]: the output cells' expected ranks
         slots = self.task.slots
         length = self.max_length
         n_actions = len(self.actions)
@@ -233,6 +287,8 @@ class AssemblyGame(BufferGame):
         self._params[P_READ_ONCE] = config.read_once
         self._params[P_COST] = COST_LATENCY if config.cost == "latency" else COST_LENGTH
         self._params[P_SEPARATE] = separate
+        self._params[P_OUT] = self.task.n_outputs
+        self._params[P_OPTIONAL] = optional_cells(self.task)
         self._weights = np.zeros(N_WEIGHTS, dtype=np.float64)
         self._weights[W_CORRECT] = config.correct_weight
         self._weights[W_BONUS] = config.solved_bonus
@@ -311,8 +367,8 @@ class AssemblyGame(BufferGame):
 
     @property
     def placed_fraction(self) -> float:
-        """Fraction of (input, item) pairs in place."""
-        return float(self._meta[M_PLACED]) / (self.task.n * self.task.n_inputs)
+        """Fraction of (input, output cell) pairs holding their expected value."""
+        return float(self._meta[M_PLACED]) / (self.task.n_outputs * self.task.n_inputs)
 
     # --- internals ----------------------------------------------------------------------
 

@@ -53,6 +53,13 @@ With pruning, the rules and why a best program survives them (its canonical form
     later load may read). Values are only ever copied, so a lost value never comes back
     and no correct program passes through such a move.
 
+Kernel tasks (``Task.kernel``: K output cells m0..m{K-1}, the rest scratch) follow the
+same rules with "sorted value" read as "expected output": stores go to output cells only
+(a stored cell is never loaded again, so a value put in scratch could never be read
+back), only unstored output cells not yet right on every input need values, and an input
+cell the outputs do not depend on (``optional_cells``; none in the built-in kernels) may
+be skipped by the loads and stored without being loaded.
+
 Together: every optimal program of the unpruned game whose loads can be ordered and that
 reads each cell once has an equivalent program of the same length that the pruned game
 accepts move by move.
@@ -60,11 +67,50 @@ accepts move by move.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from discover.kernels import COND_MASK, OPCODES, Program, Task, initial_state, step
 from discover.kernels.isa import (REG, ROLE, ROLE_CMOV, ROLE_CMP, ROLE_LOAD, ROLE_MOV,
                                   ROLE_STORE)
+
+def optional_cells(task: Task) -> int:
+    """Bitmask of the input cells a correct program of ``task`` need not read: cell i
+    such that every output not already in place at the start (m_j holding its expected
+    value on every input) is, on every input, a value of the other items that depends on
+    their values alone. 0 for a sort and the built-in kernels (every item matters); e.g.
+    ``Task.from_function("second-of-rest", 3, lambda a: sorted(a[1:])[:1])`` has cell 0
+    optional."""
+    return _optional_cells(task.kernel) if task.kernel is not None else 0
+
+
+@functools.lru_cache(maxsize=None)
+def _optional_cells(kernel) -> int:
+    inputs = kernel.inputs.astype(np.int64)  # int64[N, B]
+    expected = kernel.expected.astype(np.int64)  # int64[K, B]
+    live = [j for j in range(kernel.n_outputs) if not np.array_equal(expected[j], inputs[j])]
+    mask = 0
+    weights = 8 ** np.arange(kernel.n - 1, dtype=np.int64)  # ranks are 0..7: base-8 keys
+    for i in range(kernel.n):
+        x = inputs[i]
+        others = np.delete(inputs, i, axis=0)  # int64[N-1, B]
+        alone = ~(others == x).any(axis=0)  # x_i's value held by no other item
+        if any(np.any((expected[j] == x) & alone) for j in live):
+            continue  # some output is x_i itself, which no other item holds
+        dense = others - ((x < others) & alone)  # the others' ranks among themselves
+        groups = np.unique(weights @ dense, return_inverse=True)[1].reshape(-1)
+        ok = True
+        for j in live:
+            value = expected[j]
+            rank = value - ((x < value) & alone)  # the output as a rank among the others
+            if np.unique(groups * 8 + rank).shape[0] != groups.max() + 1:
+                ok = False  # two inputs with the same other items want different outputs
+                break
+        if ok:
+            mask |= 1 << i
+    return mask
+
 
 RULES = ("LOADS_IN_ORDER", "STORE_ONCE_AFTER_LOAD", "STRICT_STORES", "FIRST_WRITE_ORDER",
          "CMP_ORDERED", "NO_CMP_AFTER_CMP", "NO_NOOP", "CMOV_NOT_MOV", "NO_DEAD_END")
@@ -81,12 +127,13 @@ def reference_mask(program: Program, task: Task, actions: np.ndarray, *, pruning
 
     All False when the program sorts every input or has reached ``max_length``.
     """
-    r, n = task.registers, task.n
+    r, n, k = task.registers, task.n, task.n_outputs
+    optional = optional_cells(task)
     state = initial_state(task.inputs, r)
     for op, d, s in program:
         step(state, op, d, s, r)
     mask = np.zeros(len(actions), dtype=bool)
-    memory = state[r:r + n]
+    memory = state[r:r + k]
     if np.array_equal(memory, task.expected) or (max_length and len(program) >= max_length):
         return mask
     ops = [op for op, _, _ in program]
@@ -94,6 +141,9 @@ def reference_mask(program: Program, task: Task, actions: np.ndarray, *, pruning
     loaded = {s for op, _, s in program if ROLE[op] == ROLE_LOAD}
     stored = {d for op, d, _ in program if ROLE[op] == ROLE_STORE}
     next_load = max(loaded) + 1 if loaded else 0
+    reach = next_load  # first loads may read next_load .. reach (skipping optional cells)
+    while reach < n - 1 and (optional >> reach) & 1:
+        reach += 1
     seen_cmp = any(OPCODES[op].writes_flags for op in ops)
     after_cmp = bool(ops) and OPCODES[ops[-1]].writes_flags
     fresh = min(set(range(r)) - written, default=r)
@@ -103,14 +153,16 @@ def reference_mask(program: Program, task: Task, actions: np.ndarray, *, pruning
     sole = np.zeros((r, task.n_inputs), dtype=bool)
     if pruning and dead_ends:
         readable = [j for j in range(n) if j not in stored and (j >= next_load or not read_once)]
-        holders = [state[k] for k in range(r)] + [state[r + j] for j in readable]
+        holders = [state[q] for q in range(r)] + [state[r + j] for j in readable]
         holders = np.array(holders)  # int8[H, B]
+        wanted = [i for i in range(k) if i not in stored
+                  and not np.array_equal(state[r + i], task.expected[i])]
         for b in range(task.n_inputs):
-            needed = {int(task.expected[i, b]) for i in range(n) if i not in stored}
-            for k in range(r):
-                v = int(state[k, b])
+            needed = {int(task.expected[i, b]) for i in wanted}
+            for q in range(r):
+                v = int(state[q, b])
                 if v >= 0 and v in needed and np.count_nonzero(holders[:, b] == v) == 1:
-                    sole[k, b] = True
+                    sole[q, b] = True
 
     def loses(d, new_row, where=True):
         """Writing new_row into register d (on inputs ``where``) loses a needed value."""
@@ -126,7 +178,7 @@ def reference_mask(program: Program, task: Task, actions: np.ndarray, *, pruning
         elif role == ROLE_LOAD:
             ok = True
             if pruning:
-                first = s == next_load
+                first = next_load <= s <= reach and s not in stored
                 reload = (not read_once and s < next_load and s not in stored
                           and not np.array_equal(state[d], state[r + s]))
                 ok = ((first or reload) and (d in written or d == fresh)
@@ -134,7 +186,7 @@ def reference_mask(program: Program, task: Task, actions: np.ndarray, *, pruning
         elif role == ROLE_STORE:
             ok = s in written
             if ok and pruning:
-                ok = d in loaded and d not in stored
+                ok = d < k and (d in loaded or (optional >> d) & 1) and d not in stored
                 if ok and strict_stores:
                     ok = np.array_equal(state[s], task.expected[d])
         elif role == ROLE_CMP:
@@ -162,4 +214,4 @@ def reference_mask(program: Program, task: Task, actions: np.ndarray, *, pruning
     return mask
 
 
-__all__ = ["RULES", "reference_mask"]
+__all__ = ["RULES", "optional_cells", "reference_mask"]

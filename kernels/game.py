@@ -3,7 +3,9 @@
 The game keeps everything it mutates in a handful of arrays (carved out of one byte buffer
 by the environment, so a snapshot is one ``memcpy``). ``game_step`` appends one
 instruction, applies it to the machine states of every test input (the interpreter's
-incremental ``step``), updates the per-input placed counts, and rebuilds the action mask
+incremental ``step``), updates the per-input placed counts (output cells m0..m{K-1}
+holding their expected value: K = N for a sort, a kernel's outputs otherwise, the cells
+past K being scratch that no reward or mask rule asks for), and rebuilds the action mask
 from small summaries that it keeps up to date:
 
 - ``meta: int64[N_META]``: scalar game state (length, placed total, bitmasks, ...);
@@ -35,8 +37,12 @@ from .isa import (COND_MASK, DST_MEM, DST_REG, MEM, FLAG_EQ, FLAG_GT, FLAG_LT, N
 # params: int64[N_PARAMS], constant for one game; P_AT_* are byte offsets in the buffer
 (P_R, P_N, P_B, P_L, P_PRUNE, P_STRICT, P_COST, P_SEPARATE, P_DEAD_ENDS, P_READ_ONCE, P_K,
  P_A, P_AT_META, P_AT_PROGRAM, P_AT_PAIRDIFF, P_AT_MASK, P_AT_PLACED, P_AT_STATE,
- P_AT_OBS) = range(19)
-N_PARAMS = 19
+ P_AT_OBS, P_OUT, P_OPTIONAL) = range(21)
+N_PARAMS = 21
+# P_OUT: output cells K (m0..m{K-1}; N for a sort, fewer for a kernel, the rest scratch).
+# P_OPTIONAL: bitmask of input cells a correct program need not read (0 for a sort and
+# every built-in kernel): first loads may skip them, and an optional output cell may be
+# stored without a load.
 COST_LENGTH = 0
 COST_LATENCY = 1
 
@@ -229,7 +235,12 @@ def _cmp_changes_flags(a, c, fl):
 def _sole_flags(state, expected, meta, registers, n, read_once, out):
     """Per register, the flag bits of the inputs where it alone holds a needed value.
 
-    A value is needed on an input while some unstored cell's sorted value equals it. It is
+    A value is needed on an input while some unstored output cell (m0..m{K-1}, K =
+    ``expected.shape[0]``) that does not yet hold its expected row on every input has
+    that input's expected value equal to it (scratch cells past K need nothing; an output
+    cell already right on every input, e.g. a kernel's item left in place, is never
+    stored: a store of any other row would break it, one of the same row changes nothing,
+    so a correct program leaves it). It is
     held by registers and by the cells a later load may still read: cells not yet loaded
     (stores need a prior load and first loads go in order, so they still hold the input),
     or without ``read_once`` every cell not yet stored. Overwriting register d on an input
@@ -247,8 +258,8 @@ def _sole_flags(state, expected, meta, registers, n, read_once, out):
     needed = np.zeros(n_inputs, dtype=np.uint8)  # uint8[B]: bit v = value v needed
     once = np.zeros(n_inputs, dtype=np.uint8)  # held at least once
     multi = np.zeros(n_inputs, dtype=np.uint8)  # held at least twice
-    for i in range(n):
-        if (stored >> i) & 1 == 0:
+    for i in range(expected.shape[0]):
+        if (stored >> i) & 1 == 0 and not _row_equals(state[registers + i], expected[i]):
             row = expected[i]
             for b in range(n_inputs):
                 needed[b] |= np.uint8(1) << np.uint8(row[b])
@@ -313,6 +324,8 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
     prune = params[P_PRUNE] != 0
     strict = params[P_STRICT] != 0
     read_once = params[P_READ_ONCE] != 0
+    n_out = params[P_OUT]
+    optional = params[P_OPTIONAL]
     written = meta[M_WRITTEN]
     loaded = meta[M_LOADED]
     stored = meta[M_STORED]
@@ -323,6 +336,9 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
     fresh = 0  # lowest register never written: the only one a first write may use
     while fresh < registers and (written >> fresh) & 1:
         fresh += 1
+    reach = next_load  # the last cell a first load may read: past it only optional cells
+    while reach < n - 1 and (optional >> reach) & 1:
+        reach += 1
     flags = state.shape[0] - 1
     sole = np.zeros(registers, dtype=np.uint8)  # uint8[R]: see _sole_flags
     if prune and params[P_DEAD_ENDS] != 0:
@@ -343,7 +359,9 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
             ok = True
             if prune:
                 ok = d_free and sole[d] == 0
-                if ok and i != next_load:
+                if ok and next_load <= i <= reach:
+                    ok = (stored >> i) & 1 == 0  # a first load (skipping optional cells)
+                elif ok:
                     # a re-load (without read_once) of a cell not yet stored, unless r{d}
                     # holds its value already
                     ok = (not read_once and i < next_load and (stored >> i) & 1 == 0
@@ -384,8 +402,9 @@ def build_mask(state, meta, pairdiff, mask, expected, params):
                     count += ok
     # stores
     for i in range(n):
-        if prune and ((loaded >> i) & 1 == 0 or (stored >> i) & 1 == 1):
-            continue
+        if prune and (i >= n_out or (stored >> i) & 1 == 1
+                      or ((loaded >> i) & 1 == 0 and (optional >> i) & 1 == 0)):
+            continue  # scratch, stored already, or (not optional) not loaded yet
         for s in range(registers):
             if (written >> s) & 1 == 0:
                 continue
@@ -426,15 +445,16 @@ def game_reset(buffer, inputs, columns, expected, params):
     program[:] = EMPTY
     meta[:] = 0
     meta[M_LAST_OP] = NO_OP
+    n_out = params[P_OUT]
     total = 0
     solved = 0
     for b in range(inputs.shape[1]):
         p = 0
-        for i in range(n):
+        for i in range(n_out):
             p += inputs[i, b] == expected[i, b]
         placed[b] = p
         total += p
-        solved += p == n
+        solved += p == n_out
     meta[M_PLACED] = total
     meta[M_PLACED0] = total
     meta[M_SOLVED] = solved
@@ -468,8 +488,10 @@ def game_step(action, buffer, expected, params, weights):
     length += 1
     meta[M_LENGTH] = length
     reward = 0.0
-    if ROLE[op] == ROLE_STORE:
-        # Only the stored cell changes: update placed counts from its old and new values.
+    n_out = params[P_OUT]
+    if ROLE[op] == ROLE_STORE and d < n_out:
+        # Only the stored cell changes: update placed counts from its old and new values
+        # (a store to a scratch cell past the outputs places nothing).
         target = expected[d]
         new_row = state[s]
         old_row = state[registers + d]
@@ -480,12 +502,13 @@ def game_step(action, buffer, expected, params, weights):
             if change != 0:
                 before = placed[b]
                 after = before + change
-                solved += (after == n) - (before == n)
+                solved += (after == n_out) - (before == n_out)
                 placed[b] = after
                 delta += change
         meta[M_SOLVED] = solved
         meta[M_PLACED] += delta
-        reward = weights[W_CORRECT] * delta / (n * n_inputs)
+        reward = weights[W_CORRECT] * delta / (n_out * n_inputs)
+    if ROLE[op] == ROLE_STORE:
         meta[M_STORED] |= np.int64(1) << d
     step(state, op, d, s, registers)
     if params[P_SEPARATE] != 0:

@@ -290,11 +290,11 @@ def _evaluate(code, length, first, base, states, expected, registers, allowed, b
     """Run ``code[first:length]`` from ``base[first]`` into ``states[first + 1 ..]``.
 
     ``base, states: int8[P + 1, S, B]`` (may be the same array). Returns
-    ``(misplaced, complete)``: memory cells not holding their sorted value, summed over
+    ``(misplaced, complete)``: output cells (m0..m{K-1}) not holding their expected value, summed over
     the inputs run so far; stops early (complete False) once misplaced > allowed >= 0.
     """
-    n, b = expected.shape
-    rows = registers + n + 1
+    k_out, b = expected.shape  # K output cells (N for a sort); memory has N cells
+    rows = base.shape[1]
     flags = rows - 1
     decode_into(code, first, length, registers, decoded)
     final = states[length] if length > first else base[first]
@@ -308,7 +308,7 @@ def _evaluate(code, length, first, base, states, expected, registers, allowed, b
                 for i in range(lo, hi):
                     dst[r, i] = src[r, i]
             _apply(dst, decoded[k, 0], decoded[k, 1], decoded[k, 2], decoded[k, 3], flags, lo, hi)
-        for j in range(n):
+        for j in range(k_out):
             row = final[registers + j]
             want = expected[j]
             for i in range(lo, hi):
@@ -327,8 +327,8 @@ def _score(code, length, first, base, expected, registers, allowed, block, decod
     3x faster on sort5 than writing every prefix state. Returns ``(misplaced, complete)``;
     stops early (complete False) once misplaced > allowed >= 0.
     """
-    n, b = expected.shape
-    rows = registers + n + 1
+    k_out, b = expected.shape  # K output cells (N for a sort); memory has N cells
+    rows = base.shape[1]
     flags = rows - 1
     decode_into(code, first, length, registers, decoded)
     start = base[first]
@@ -341,7 +341,7 @@ def _score(code, length, first, base, expected, registers, allowed, block, decod
                 work[r, i] = start[r, lo + i]
         for k in range(first, length):
             _apply(work, decoded[k, 0], decoded[k, 1], decoded[k, 2], decoded[k, 3], flags, 0, w)
-        for j in range(n):
+        for j in range(k_out):
             row = work[registers + j]
             want = expected[j]
             for i in range(w):
@@ -391,7 +391,7 @@ def run_chain(steps, code, length, cost, rng, states, prop, work, decoded,
 
     ``code: int32[P, 3]`` the current program (first ``length`` rows), ``cost`` its
     cost, ``rng: uint64[1]``, ``states: int8[P + 1, S, B]`` its prefix states over the
-    columns of ``expected: int8[N, B]``; ``prop: int32[P, 3]``, ``work: int8[S, block]``,
+    columns of ``expected: int8[K, B]`` (the K output cells; N for a sort); ``prop: int32[P, 3]``, ``work: int8[S, block]``,
     ``decoded: int64[P, 4]`` scratch; ``best_code``, ``best_length``, ``best_key`` the best
     correct program seen; ``counters: int64[N_COUNTERS]``. Arrays are updated in place.
     ``move_cdf: float64[N_MOVES]`` cumulative move weights; ``cost_kind`` COST_LENGTH,
@@ -399,7 +399,8 @@ def run_chain(steps, code, length, cost, rng, states, prop, work, decoded,
     pack_model; read only for COST_MODEL). Releases the GIL, so threads can run several
     chains at once.
     """
-    n, b = expected.shape
+    n = states.shape[1] - registers - 1  # memory cells (a kernel's K outputs are the first)
+    b = expected.shape[1]
     capacity = code.shape[0]
     for _ in range(steps):
         counters[PROPOSED] += 1
@@ -526,7 +527,7 @@ def random_programs(seed_state, start, stop, min_length, max_length, inputs, exp
             kind, d, s, mask = _decode(code[k, 0], code[k, 1], code[k, 2], registers)
             _apply(state, kind, d, s, mask, flags, 0, b)
         misplaced = 0
-        for j in range(n):
+        for j in range(expected.shape[0]):  # the K output cells
             for i in range(b):
                 misplaced += state[registers + j, i] != expected[j, i]
         if misplaced < stats[1]:

@@ -17,10 +17,11 @@ import numpy as np
 import torch
 
 
-def _worker(conn, config_json: dict) -> None:
+def _worker(conn, config_json: dict, task) -> None:
     import signal
 
     from discover.kernels import Program
+    from discover.kernels import tasks as task_table
 
     # Ctrl-C reaches the whole process group: the learner decides when to stop, and
     # tells the actors by closing their pipes.
@@ -31,9 +32,13 @@ def _worker(conn, config_json: dict) -> None:
     from .model import Agent
     from .selfplay import SelfPlay
 
+    if task.kernel is not None:
+        # A Task.from_function task is known by name only in the process that defined it:
+        # its tables came pickled with the Task; make the name known here too.
+        task_table._USER.setdefault(task.kernel.name, task.kernel)
     config = TrainConfig.from_json(config_json)
     torch.set_num_threads(config.threads)
-    spec = GameSpec.from_config(config)
+    spec = GameSpec.from_config(config, task=task)
     selfplay = SelfPlay(spec, config)
     selfplay.warm_up()
     agent = Agent(config, spec, torch.device("cpu"))
@@ -70,7 +75,8 @@ class ActorPool:
         self.connections, self.processes = [], []
         for _ in range(config.actors - 1):
             parent, child = context.Pipe()
-            process = context.Process(target=_worker, args=(child, config.to_json()), daemon=True)
+            process = context.Process(target=_worker, daemon=True,
+                                      args=(child, config.to_json(), selfplay.spec.task))
             process.start()
             self.connections.append(parent)
             self.processes.append(process)

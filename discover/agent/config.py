@@ -117,7 +117,11 @@ class TrainConfig:
     """A training run: task, budget, self-play, learner, evaluation and run directory."""
 
     task: str = "sort3"
-    """Task name (sort2..sort8, or varsort2..varsort8: the VarSort game, with branches)."""
+    """Task name (sort2..sort8; varsort2..varsort8: the VarSort game, with branches; a
+    comparison kernel: median3, min2max4, top2-of-5, merge2+2, stablesort3, ...; a name
+    given to ``Task.from_function`` in this process, or a task file). A ``Task`` object
+    is taken too and kept as its name (it must be known by that name: built-in, or
+    defined by ``Task.from_function``)."""
     registers: int | None = None
     """Register count R (None: N + 1)."""
     max_length: int | None = None
@@ -200,8 +204,10 @@ class TrainConfig:
     """PPO settings (agent='ppo' only)."""
 
     def __post_init__(self):
-        from discover.kernels import MAX_REGISTERS
+        from discover.kernels import MAX_REGISTERS, Task
 
+        if isinstance(self.task, Task):
+            self._take_task(self.task)
         check_task(self, "task")
         check_int(self, "registers", 1, MAX_REGISTERS, optional=True)
         check_int(self, "max_length", 1, MAX_PROGRAM_LENGTH, optional=True)
@@ -248,14 +254,42 @@ class TrainConfig:
                 raise ConfigError(self, name, f"must be a {kind.__name__}, "
                                   f"got {getattr(self, name)!r}")
 
+    def _take_task(self, task) -> None:
+        """Keep a Task object given as ``task`` as its name (and its register count)."""
+        from discover.kernels import Task, TaskError
+
+        try:
+            known = Task.from_name(task.name)
+        except TaskError:
+            known = None
+        if known is None or known.kernel != task.kernel:
+            raise ConfigError(self, "task", f"{task.name!r} is not known by that name in this "
+                              f"process: define it with Task.from_function")
+        object.__setattr__(self, "task", task.name)
+        if self.registers is None and task.registers != known.registers:
+            object.__setattr__(self, "registers", task.registers)
+
+    @property
+    def task_spec(self):
+        """The Task this run trains on."""
+        from discover.kernels import Task
+
+        return Task.from_name(self.task, self.registers)
+
     @property
     def n(self) -> int:
-        return int(self.task.strip().lower().removeprefix("var").removeprefix("sort"))
+        """Items (a kernel's input cells)."""
+        return self.task_spec.n
+
+    @property
+    def is_sort(self) -> bool:
+        """A sortN or varsortN task (not a comparison kernel)."""
+        return self.variable or self.task.strip().lower() in _SORT_NAMES
 
     @property
     def variable(self) -> bool:
         """A varsort task (run-time length, ISA v2 branches)."""
-        return self.task.strip().lower().startswith("var")
+        return self.task.strip().lower() in _VARSORT_NAMES
 
     @property
     def run_dir(self) -> str:
@@ -265,7 +299,7 @@ class TrainConfig:
     def target(self) -> int | None:
         """The early-stopping length (resolved from ``target_length``)."""
         if self.target_length == -1:
-            if self.variable:  # no published optimum in this ISA: run the whole budget
+            if self.variable or not self.is_sort:  # no published optimum: the whole budget
                 return None
             return KNOWN_OPTIMUM.get(self.n) if self.cost == "length" else None
         return self.target_length or None
@@ -282,6 +316,9 @@ class TrainConfig:
         ppo = PPOConfig(**payload.pop("ppo", {}))
         return cls(**payload, network=network, mcts=mcts, ppo=ppo)
 
+
+_SORT_NAMES = tuple(f"sort{n}" for n in range(2, 9))
+_VARSORT_NAMES = tuple(f"varsort{n}" for n in range(2, 9))
 
 # Fields that may differ between a run and its resumption (budgets, output, device);
 # every other field must match, or the checkpoint is refused as incompatible.

@@ -24,8 +24,9 @@ from discover.kernels.jit import JIT
 def _default_factory(task: Task, max_length: int, cost: str, **options):
     from discover.envs import make_game
 
-    return make_game(task.name, registers=task.registers, max_length=max_length, cost=cost,
-                     **options)
+    # The Task itself (a Task.from_function task needs no name lookup), a sort by name.
+    return make_game(task.name if task.is_sort else task, registers=task.registers,
+                     max_length=max_length, cost=cost, **options)
 
 
 @dataclass
@@ -53,11 +54,14 @@ class GameSpec:
         self.n_inputs = len(columns)
         self.inputs = self.task.inputs[:, columns]  # int8[N, B] input ranks the network sees
         self._index = {tuple(int(v) for v in row): i for i, row in enumerate(self.actions)}
-        self._expected = self.task.expected[:, columns]  # int8[N, K]
+        self._expected = self.task.expected[:, columns]  # int8[K, B']: output cells only
 
     @classmethod
-    def from_config(cls, config, factory=None) -> "GameSpec":
-        task = Task.from_name(config.task, config.registers)
+    def from_config(cls, config, factory=None, task: Task | None = None) -> "GameSpec":
+        """The spec of a TrainConfig; ``task`` (the config's task, resolved already: an
+        actor process gets it pickled) saves the name lookup."""
+        if task is None:
+            task = Task.from_name(config.task, config.registers)
         max_length = config.max_length or default_max_length(task)
         return cls(task, max_length, config.cost, factory or _default_factory,
                    config.observed_inputs)
@@ -77,9 +81,9 @@ class GameSpec:
         return np.asarray(obs["state"], dtype=np.int8)
 
     def potential(self, state: np.ndarray) -> float:
-        """Progress of a position, in [0, 1]: for each sorted position j, the largest share of
-        inputs on which one register or memory cell holds the j-th smallest item, averaged
-        over j. 1 when solved. Used for reward shaping: the game's own reward only moves
+        """Progress of a position, in [0, 1]: for each output cell j (the K of a kernel, the
+        N sorted positions of a sort), the largest share of inputs on which one register or
+        memory cell holds its expected value, averaged over j. 1 when solved. Used for reward shaping: the game's own reward only moves
         when a store puts a value in place, at the very end of a program."""
         return float(_potential(state[:self.task.registers + self.task.n], self._expected))
 
@@ -107,7 +111,7 @@ class GameSpec:
 
 @numba.njit(**JIT)
 def _potential(state, expected):
-    """``state: int8[R + N, B]`` (registers and memory), ``expected: int8[N, B]`` -> [0, 1].
+    """``state: int8[R + N, B]`` (registers and memory), ``expected: int8[K, B]`` -> [0, 1].
 
     Cells past an input's length (expected -1, varsortN) count for nothing."""
     rows, b = state.shape
@@ -135,7 +139,15 @@ def default_max_length(task: Task) -> int:
     minutes with 18 and did not within 5 with 19 (rough runs on a loaded 2-core machine).
     varsortN: the human routine's length (``kernels.networks.varsort_program``: 10, 30, 61
     ... for N = 2, 3, 4): varsort3 went from 29 to 21 in 88 s with it (one run, seed 0).
+    A kernel: the env's default, its baseline program's length + N (15 for median3, 22
+    for min2max4; a fallback when it has none): with the baseline's length alone (12)
+    median3 found no program in 120 s (seed 0), with 15 a 13 in 3 s and a 12 in 16 s
+    (``shrink_budget`` then tightens it like a sort's).
     """
+    if not task.is_sort:
+        from discover.envs import GameConfig
+
+        return GameConfig(task=task).length_budget
     if task.variable:
         return len(baseline_program(Task(task.n, variable=True)))
     if task.registers < task.n + 1:  # no network program fits: the env's default budget

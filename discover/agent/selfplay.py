@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from discover.kernels import Task
+from discover.kernels.game import M_NEXT_LOAD
 from discover.search.bound import StateBound
 
 from . import mcts
@@ -21,7 +22,112 @@ from .config import MCTSConfig, TrainConfig
 from .game import GameSpec
 from .mcts import Search, Tree, choose
 
-__all__ = ["LastBound", "LengthBound", "SelfPlay"]
+__all__ = ["KernelBound", "LastBound", "LengthBound", "SelfPlay"]
+
+
+class KernelBound:
+    """An admissible bound for a comparison kernel's position (``Task.kernel``), where the
+    enumerative search's bound (written for sorts: every cell an output, items
+    interchangeable) does not apply. A sum of parts, each counting one kind of
+    instruction only:
+
+    * stores >= output cells m_j (j < K) not yet holding their expected row (a store
+      fixes one cell);
+    * loads >= the most values some input needs in such a cell that no register holds
+      (a load brings one value into a register on every input), and, once a game is
+      ``attach``-ed, >= the input cells the outputs depend on that the game's in-order
+      loads have not reached yet (each must be loaded: memory is read by loads only);
+    * cmovs >= the expected rows of those cells that exist in no register or cell (only a
+      cmov makes a row that did not exist, one a cmov), and >= ceil(log2 g), g the most
+      distinct expected outputs (as input items) among permutation inputs that share a
+      *routing* (which item each register and cell holds): mov, load and store move items
+      alike on all of them, a cmov splits such a group in two at most;
+    * cmps >= ceil(log2 g'), g' as g over inputs sharing routing and flags: they behave
+      alike until a cmp separates them, into two groups at most (no ties).
+
+    Positions show every test input (``GameSpec.has_bound``). Returns a number past any
+    budget when a needed value is held nowhere.
+    """
+
+    def __init__(self, task: Task):
+        from discover.envs.masks import optional_cells
+
+        self._game = None
+        self._required = ((1 << task.n) - 1) & ~optional_cells(task)  # cells to be read
+        self._r, self._n, self._k = task.registers, task.n, task.n_outputs
+        self._expected = np.ascontiguousarray(task.expected)  # int8[K, B]
+        inputs = task.inputs
+        n = task.n
+        perm = np.flatnonzero((np.sort(inputs, axis=0) == np.arange(n)[:, None]).all(axis=0))
+        self._perm = perm  # int64[P]: the permutation inputs (no ties)
+        # item_of[p, v]: the item holding value v on permutation input p; slot -1 -> -1
+        item_of = np.full((len(perm), n + 1), -1, dtype=np.int64)
+        for i in range(n):
+            item_of[np.arange(len(perm)), inputs[i, perm]] = i
+        self._item_of = item_of
+        self._powers = 9 ** np.arange(task.registers + n, dtype=np.int64)
+        self._powers8 = 8 ** np.arange(self._k, dtype=np.int64)
+        self._wanted = np.take_along_axis(item_of.T, self._expected[:, perm].astype(np.int64),
+                                          axis=0) if len(perm) else None  # int64[K, P]
+
+    def __call__(self, state: np.ndarray) -> int:
+        r, n, expected = self._r, self._n, self._expected
+        memory = state[r:r + self._k]
+        wrong = np.flatnonzero((memory != expected).any(axis=1))
+        if not len(wrong):
+            return 0
+        need = expected[wrong]  # int8[W, B]
+        registers = state[:r]
+        slots = state[:r + n]
+        held_reg = (registers[None, :, :] == need[:, None, :]).any(axis=1)  # bool[W, B]
+        held = (slots[None, :, :] == need[:, None, :]).any(axis=1)
+        if not held.all():
+            return 1 << 20  # a value is lost for good
+        # loads: distinct needed values per input that no register holds
+        lack = ~held_reg
+        values = np.where(lack, need.astype(np.int64), -1)
+        values.sort(axis=0)
+        distinct = (values[1:] != values[:-1]) & (values[1:] >= 0)
+        loads = int(((values[0] >= 0).astype(np.int64) + distinct.sum(axis=0)).max())
+        if self._game is not None:
+            unread = self._required >> int(self._game._meta[M_NEXT_LOAD])
+            loads = max(loads, bin(unread).count("1"))
+        rows_missing = sum(1 for j in range(len(wrong))
+                           if not (slots == need[j]).all(axis=1).any()
+                           and not any(np.array_equal(need[j], need[t]) for t in range(j)))
+        cmovs, cmps = rows_missing, 0
+        if self._wanted is not None:
+            perm = self._perm
+            p = len(perm)
+            cols = np.arange(p)[None, :]
+            routing = self._item_of[cols, slots[:, perm].astype(np.int64)]  # int64[S, P]
+            # one int64 key per input: items -1..7 in base 9 (S <= 17 slots, then flags)
+            key = (self._powers[:len(routing)] @ (routing + 1))  # int64[P]
+            wanted = self._wanted[wrong]  # int64[W, P], items 0..7
+            out = self._powers8[:len(wrong)] @ wanted  # int64[P]
+            cmovs = max(cmovs, _split_bound(key, out))
+            flags = state[-1, perm].astype(np.int64)
+            cmps = _split_bound(key * 9 + flags, out)
+        return len(wrong) + loads + cmovs + cmps
+
+    def attach(self, game) -> None:
+        """Read the loads' progress from ``game``, which the caller keeps at the position
+        of every state it asks about (the search's scratch game)."""
+        self._game = game
+
+
+def _split_bound(keys: np.ndarray, wanted: np.ndarray) -> int:
+    """ceil(log2) of the most distinct values of ``wanted`` among the inputs sharing one
+    value of ``keys`` (both int64[P])."""
+    order = np.lexsort((wanted, keys))
+    k, w = keys[order], wanted[order]
+    new = np.ones(len(k), dtype=bool)
+    new[1:] = (k[1:] != k[:-1]) | (w[1:] != w[:-1])  # a new (key, wanted) pair
+    starts = np.ones(len(k), dtype=bool)
+    starts[1:] = k[1:] != k[:-1]  # a new key
+    counts = np.add.reduceat(new.astype(np.int64), np.flatnonzero(starts))
+    most = int(counts.max())
+    return (most - 1).bit_length() if most > 1 else 0
 
 
 class LengthBound:
@@ -81,13 +187,24 @@ class LengthBound:
 
 
 class LastBound:
-    """``StateBound`` (``LengthBound`` for a varsort task) that remembers its last
-    position: the search asks twice per position (``prune``, then the shaping potential),
-    and the bound is the costly part."""
+    """``StateBound`` (``LengthBound`` for a varsort task, ``KernelBound`` for a kernel)
+    that remembers its last position: the search asks twice per position (``prune``, then
+    the shaping potential), and the bound is the costly part."""
 
     def __init__(self, task):
-        self._bound = LengthBound(task) if task.variable else StateBound(task)
+        if task.variable:
+            self._bound = LengthBound(task)
+        elif task.is_sort:
+            self._bound = StateBound(task)
+        else:
+            self._bound = KernelBound(task)
         self._last = (None, 0)  # (state asked last, its bound)
+
+    def attach(self, game) -> None:
+        """The game the search plays in (``KernelBound`` reads its loads' progress)."""
+        if hasattr(self._bound, "attach"):
+            self._bound.attach(game)
+        self._last = (None, 0)
 
     def __call__(self, state: np.ndarray) -> int:
         """Admissible lower bound on the instructions any correct continuation of the
@@ -154,6 +271,8 @@ class SelfPlay:
         settings = config.mcts if settings is None else settings
         game = self.game(budget)
         obs, _ = game.reset(seed=0)
+        if spec.has_bound:  # the bound (and the shaping that uses it) sees this game
+            self.bound.attach(game)
         bound = self.bound if config.prune and spec.has_bound else None
         search = Search(game, spec.state_of, spec.max_moves, evaluate, settings, rng, on_solved,
                         self.shaping_potential(config.bound_shaping), config.shaping, bound)

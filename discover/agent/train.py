@@ -127,7 +127,7 @@ def _train(config: TrainConfig, task: Task, device) -> TrainResult:
     torch.manual_seed(config.seed)
     random.seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    spec = GameSpec.from_config(config)
+    spec = GameSpec.from_config(config, task=task)
     learner = make_learner(config, spec, device)
     learner.warm_up()
     agent = learner.agent

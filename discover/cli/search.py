@@ -58,8 +58,8 @@ class SearchRun(TaskOptions):
     """enum: best-first enumeration (proves optimality); stochastic: AlphaDev-S MCMC (finds
     sort3's 17 in well under a second); random: masked random programs (the floor); beam:
     sorting networks compiled with short compare-exchanges (sort6..sort8 past AlphaDev's
-    lengths). None: beam from sort6 on and for the varsort tasks (its skeleton search),
-    stochastic below."""
+    lengths; sorts only). None: beam from sort6 on and for the varsort tasks (its skeleton
+    search), stochastic below and for every kernel task (median5, merge2+2, ...)."""
     time_limit: float | None = None
     """Seconds of search before it stops, counted from its start: set-up (JIT compilation
     or cache loading, tables) included (None: no limit for enum, 10 for stochastic and

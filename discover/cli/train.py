@@ -1,4 +1,6 @@
-"""``discover train``: train the discovery agent (or the PPO baseline) on a sorting task.
+"""``discover train``: train the discovery agent (or the PPO baseline) on a sorting task
+or a comparison kernel (``--task median3``, ``min2max4``, ``top2-of-5``, ``merge2+2``,
+``stablesort3``, a task file).
 
 The options are the fields of ``TrainConfig``, ``NetworkConfig``, ``MCTSConfig`` and
 ``PPOConfig`` (``--simulations`` is ``MCTSConfig.simulations``, ``--ppo-clip`` is
@@ -17,7 +19,7 @@ from pathlib import Path
 from discover.cli.common import UsageError, check_output_dir
 from discover.cli.options import Options
 
-HELP = "train the AlphaZero-style agent (or PPO) on a sorting task"
+HELP = "train the AlphaZero-style agent (or PPO) on a sorting task or a comparison kernel"
 DESCRIPTION = ("Self-play with tree search and a small network; every correct program found "
                "is verified and the best saved to DIR/best.asm at once.")
 

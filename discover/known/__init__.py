@@ -12,6 +12,12 @@ Shortest known, not proved optimal (sort2 aside). ``varsortN.asm`` (ISA v2, bran
 the length): varsort3 (21), varsort4 (33) and varsort5 (52), found by the skeleton search
 (``discover search --task varsortN``; AlphaDev's VarSort: 21, 37, 63).
 
+Kernel tasks (``<task>.asm``, the task's name): the shortest program found where it beats
+the task's baseline (``discover baseline --task X``): min2max3 (13, proved optimal by
+``--method enum``), top2-of-4 (20), median5 (26, as short as the baseline since that
+became Devillard's network), top2-of-5 (27) and stablesort3 (32), each file's header
+naming the command that found it (the README's "Beyond sorting" has the table).
+
 ``sortN.fastest.asm`` is the fastest program this project has measured for sortN on the
 reference machine (the README's: a 2-core AMD EPYC VM), in latency mode, beside the
 network and the shortest known program (``bench/ratios.py`` gives the ratios); where no

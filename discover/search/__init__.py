@@ -51,7 +51,11 @@ def default_method(task: Task) -> str:
     """The method a search of ``task`` uses when none is named: the network beam search for
     sort6..sort8 (with a spare register), where it reaches AlphaDev's lengths and past them
     in seconds while the stochastic chains stall above them; the stochastic search below;
-    for the varsort tasks the beam's skeleton search (``varsort.py``)."""
+    for the varsort tasks the beam's skeleton search (``varsort.py``). A kernel task
+    (median5, merge2+2, ...): the stochastic search, warm-started from its baseline (the
+    beam compiles sorting networks only; ``--method enum`` proves the small ones)."""
+    if not task.is_sort:
+        return "stochastic"
     if task.variable:
         return "beam"
     if task.n >= BEAM_FROM and task.registers >= task.n + 1:

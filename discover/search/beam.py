@@ -95,7 +95,10 @@ class BeamConfig:
 
     def check(self, task: Task) -> None:
         """ValueError if the task has no network to compile (no spare register) or the
-        beams would pass the memory limit."""
+        beams would pass the memory limit, or the task is a kernel (not a sort)."""
+        if not task.is_sort:
+            raise ValueError(f"the beam search compiles sorting networks and does not search "
+                             f"kernel tasks ({task.name}): use --method stochastic or enum")
         if task.registers < task.n + 1:
             raise ValueError(f"the beam search compiles sorting networks, which need a spare "
                              f"register: {task.name} needs --registers {task.n + 1} or more, "

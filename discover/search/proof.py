@@ -57,7 +57,7 @@ def split(tables, bound: int, depth: int):
     seen: dict = {}
     units: list[tuple] = []
     sorted_ids = [int(v) for v in tables.sorted_ids]
-    r, n = tables.r, tables.n
+    r = tables.r
     canon = tables.canon[0].copy()
     tables.st[0] = tables.root
     tables.pend[0] = 0
@@ -70,7 +70,7 @@ def split(tables, bound: int, depth: int):
                 continue
             seen[key] = d + 1
             here = prefix + (ins,)
-            if [int(v) for v in ids[r: r + n]] == sorted_ids:
+            if [int(v) for v in ids[r: r + len(sorted_ids)]] == sorted_ids:  # m0..m{K-1}
                 return here
             if d + 1 >= bound:
                 continue
@@ -160,7 +160,7 @@ def merge_entries(tables, keys, chks, vals) -> None:
                    np.ascontiguousarray(chks), np.ascontiguousarray(vals))
 
 
-def _worker(make_tables, n: int, registers: int, exact: bool, limit_bytes: float, inbox,
+def _worker(make_tables, task: Task, exact: bool, limit_bytes: float, inbox,
             outbox, stop):
     """A worker process: its own tables (``make_tables``: ``discover.search.tables.EnumTables``); runs the
     units it is sent until it gets None."""
@@ -181,7 +181,7 @@ def _worker(make_tables, n: int, registers: int, exact: bool, limit_bytes: float
             continue
         gen, bound, index, prefix, incumbent, w = item
         if tables is None:  # kept from iteration to iteration, as the parent's are
-            tables = make_tables(Task(n, registers), bound, exact=exact)
+            tables = make_tables(task, bound, exact=exact)
         tables.set_incumbent(Program.from_instructions([tuple(i) for i in incumbent]))
         if stop.is_set():
             outbox.put((gen, index, "stopped", 0, None, w, None))
@@ -213,7 +213,7 @@ class Pool:
         self.outbox, self.stop = ctx.Queue(), ctx.Event()
         self.inboxes = [ctx.Queue() for _ in range(workers)]
         self.procs = [ctx.Process(target=_worker, daemon=True,
-                                  args=(make_tables, task.n, task.registers, exact,
+                                  args=(make_tables, task, exact,
                                         limit_bytes / workers,
                                         inbox, self.outbox, self.stop))
                       for inbox in self.inboxes]

@@ -30,9 +30,11 @@ class RandomConfig:
     seed: int = 0
     """Seed of the program stream: same seed, same programs, same result."""
     min_length: int | None = None
-    """Shortest program drawn; None: 2N (one load and one store an item)."""
+    """Shortest program drawn; None: 2N (one load and one store an item; a kernel task:
+    N + K, N loads and K stores)."""
     max_length: int | None = None
-    """Longest program drawn; None: the baseline network's length (4N^2 without spare)."""
+    """Longest program drawn; None: the baseline network's length (4N^2 without spare, or
+    for a kernel task without a baseline)."""
     programs: int | None = None
     """Programs to draw; None: until the time limit or Ctrl-C."""
 
@@ -50,11 +52,14 @@ class RandomConfig:
         """(min_length, max_length) for a task; ConfigError if they make no range."""
         if self.max_length is not None:
             hi = self.max_length
-        elif task.registers > task.n:
-            hi = len(baseline_program(task))
         else:
             hi = 4 * task.n * task.n
-        lo = self.min_length if self.min_length is not None else min(2 * task.n, hi)
+            if task.registers > task.n:
+                try:
+                    hi = len(baseline_program(task))
+                except ValueError:  # a kernel task with no baseline construction
+                    pass
+        lo = self.min_length if self.min_length is not None else min(task.n + task.n_outputs, hi)
         if not 1 <= lo <= hi:
             raise ConfigError(self, "min_length", f"({lo}) cannot exceed max_length ({hi}, "
                               f"{'given' if self.max_length is not None else 'by default'} "
@@ -72,7 +77,7 @@ def search_random(task: Task, config: RandomConfig, monitor: Monitor) -> SearchR
     best = np.zeros((CHUNKS, 2), dtype=np.int64)  # int64[CHUNKS, 2]: (length, index)
     best[:, 0] = hi + 1  # none yet
     stats = np.zeros((CHUNKS, 2), dtype=np.int64)  # (programs run, fewest misplaced)
-    stats[:, 1] = task.n * task.n_inputs
+    stats[:, 1] = task.n_outputs * task.n_inputs  # every output cell of every input wrong
     workers = min(CHUNKS, os.cpu_count() or 1)
     pool = ThreadPoolExecutor(workers, thread_name_prefix="random") if workers > 1 else None
 

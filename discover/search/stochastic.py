@@ -223,7 +223,18 @@ def start_program(task: Task, config: StochasticConfig) -> Program:
     if task.registers < task.n + 1:
         raise ValueError(f"the warm start (network baseline) needs {task.n + 1} registers, "
                          f"got {task.registers}: use --cold-start")
-    return baseline_program(task)
+    try:
+        return baseline_program(task)
+    except ValueError as error:  # a kernel task with no baseline construction
+        raise ValueError(f"{error}: use --cold-start (or --method enum)") from None
+
+
+def _cold_length(task: Task) -> int:
+    """A cold start's capacity: the baseline's length, 4N^2 for a task without one."""
+    try:
+        return len(baseline_program(task))
+    except ValueError:
+        return 4 * task.n * task.n
 
 
 def _check_cache_memory(task: Task, config: StochasticConfig, capacity: int) -> None:
@@ -255,7 +266,7 @@ class _Flavour:
 _FIXED = _Flavour(
     resolve=lambda config, task: config.resolved(task),
     start=lambda task, config: start_program(task, config),
-    cold_length=lambda task: len(baseline_program(task)),
+    cold_length=_cold_length,
     extra_rows=2,
     check_memory=lambda task, config, capacity: _check_cache_memory(task, config, capacity),
     chains=_Chains,

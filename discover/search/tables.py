@@ -129,6 +129,50 @@ def _row_capacity(n: int, b: int, max_children: int) -> int:
     return cap
 
 
+def _output_classes(task: Task, perm_cols: np.ndarray, inv: np.ndarray):
+    """(F, classes) for the bound's routing and cmp terms (kernels/enum/bound.py).
+
+    On a permutation input every output cell must end holding one definite item; inputs
+    whose expected items differ must end with different routings. F is the number of
+    distinct expected item tuples over the permutation inputs (N! for a sort, whose every
+    permutation input has its own); ``classes: int64[P]`` numbers each permutation
+    input's tuple, or is empty when all P differ (a sort, a merge: the bound's old terms
+    are then exact as they are)."""
+    if task.is_sort:
+        return math.factorial(task.n), np.zeros(0, dtype=np.int64)
+    if len(perm_cols) == 0:  # a domain without permutation inputs: no such term
+        return 1, np.zeros(0, dtype=np.int64)
+    ranks = task.expected[:, perm_cols]  # int8[K, P]: the expected ranks
+    items = inv[np.arange(len(perm_cols))[None, :], ranks]  # int8[K, P]: their items
+    _, classes = np.unique(items.T, axis=0, return_inverse=True)
+    classes = classes.reshape(-1).astype(np.int64)
+    count = int(classes.max()) + 1 if len(classes) else 1
+    if count == len(perm_cols):
+        return count, np.zeros(0, dtype=np.int64)
+    return count, classes
+
+
+def _drop_unneeded_loads(program: Program, task: Task) -> Program:
+    """A kernel task's register-phase program without the loads its outputs never need
+    (the phase loads every input; a task may not depend on some of them)."""
+    from discover.kernels import ProgramError, verify
+
+    code = [tuple(int(v) for v in row) for row in program.code]
+    k = 0
+    while k < len(code) and code[k][0] == LOAD:
+        trial = Program.from_instructions(code[:k] + code[k + 1:])
+        try:
+            trial.check(task.n, task.registers)
+            ok = verify(trial, task).correct
+        except ProgramError:  # ill-formed without it (a register read before written)
+            ok = False
+        if ok:
+            code = code[:k] + code[k + 1:]
+        else:
+            k += 1
+    return Program.from_instructions(code)
+
+
 class EnumTables:
     """Every array the kernel works on; grown on request within the memory limit."""
 
@@ -141,11 +185,12 @@ class EnumTables:
         self.b = task.n_inputs
         self.m = kenum.max_children(r, n)
         inputs = task.inputs  # int8[N, B]
+        self.kout = task.n_outputs  # K output cells m0..m{K-1} (N for a sort)
         perm_cols = np.flatnonzero((np.sort(inputs, axis=0) == np.arange(n)[:, None]).all(axis=0))
         self.perm_cols = perm_cols.astype(np.int64)  # int64[P]: inputs without ties
         self.inv = np.zeros((len(perm_cols), n), dtype=np.int8)  # int8[P, N]: value -> item
         self.inv[np.arange(len(perm_cols))[:, None], inputs[:, perm_cols].T] = np.arange(n)
-        self.n_perm_fact = math.factorial(n)
+        self.n_perm_fact, self.classes = _output_classes(task, self.perm_cols, self.inv)
         # uint64[2, max(P, (K + N) W)]: work space of kernels/enum/bound.py:lower_bound
         width = max(len(perm_cols), (self.k + n) * kenum.dis_words(self.b))
         self.scratch = np.zeros((2, width), dtype=np.uint64)
@@ -153,10 +198,11 @@ class EnumTables:
         cap = _row_capacity(n, self.b, self.m)
         self.rows = np.zeros((cap, self.b), dtype=np.int8)  # int8[RCAP, B]: interned rows
         self.row_hash = np.zeros(cap, dtype=np.uint64)  # uint64[RCAP]
-        self.expected = np.ascontiguousarray(task.expected)  # int8[N, B]: the sorted rows
-        # uint64[RCAP, N, W]: where each row differs from each sorted row, a bit per input
+        # int8[K, B]: the sorted rows (a kernel task: its K expected output rows)
+        self.expected = np.ascontiguousarray(task.expected)
+        # uint64[RCAP, K, W]: where each row differs from each sorted row, a bit per input
         # (W = ceil(B / 64) words: about B bytes per row with N = 8, the size of a row)
-        self.dis = np.zeros((cap, n, kenum.dis_words(self.b)), dtype=np.uint64)
+        self.dis = np.zeros((cap, self.kout, kenum.dis_words(self.b)), dtype=np.uint64)
         self.row_table = np.full(2 * cap, kenum.EMPTY, dtype=np.int32)  # int32[2 RCAP]
         self.memo_keys = np.full((1 << 14, 4), kenum.EMPTY, dtype=np.int32)  # (tag, x, y, z)
         self.memo_vals = np.full(1 << 14, kenum.EMPTY, dtype=np.int32)
@@ -169,7 +215,10 @@ class EnumTables:
         # input b's items reordered by permutation p (every state's rows are compared up
         # to these, see kernels/enum/keys.py:_state_keys); all N! of them up to sort6, a
         # subgroup beyond (item_symmetry).
-        perms = item_symmetry(n, self.b, cap, limit_bytes)  # int64[G, N]
+        # A kernel task whose output changes when its items are renamed (merge2+2,
+        # stablesortN, most user tasks) gets the identity alone.
+        perms = item_symmetry(n, self.b, cap, limit_bytes) if task.symmetric \
+            else np.arange(n, dtype=np.int64)[None, :]  # int64[G, N]
         self.symmetry_blocks = symmetry_blocks(perms)
         self.colmap = item_colmap(inputs, perms)  # int32[G, B]
         self.sym_hash = np.zeros((cap, len(perms)), dtype=np.uint64)  # uint64[RCAP, G]
@@ -180,7 +229,7 @@ class EnumTables:
         first_ids = np.zeros(len(first), dtype=np.int32)
         self.intern_rows(first, first_ids)
         x_ids = [int(i) for i in first_ids[2: 2 + n]]
-        self.sorted_ids = first_ids[2 + n:].copy()  # int32[N]; row 0 (all zeros) is id 1
+        self.sorted_ids = first_ids[2 + n:].copy()  # int32[K]; row 0 (all zeros) is id 1
         self.reg_only = reg_only
         self.ctr[kenum.C_REG_ONLY] = int(reg_only)
         regs = x_ids + [0] * (r - n) if reg_only else [0] * r
@@ -201,7 +250,7 @@ class EnumTables:
 
     def bound_inputs(self) -> kenum.BoundInputs:
         return kenum.BoundInputs(self.sorted_ids, self.perm_cols, self.inv, self.n_perm_fact,
-                                 self.scratch)
+                                 self.scratch, self.classes, int(not self.task.is_sort))
 
     def symmetry(self) -> kenum.Symmetry:
         return kenum.Symmetry(self.colmap, self.sym_hash, self.tmp, self.perm_id)
@@ -372,10 +421,16 @@ class EnumTables:
             return kenum.ST_BUDGET
 
     def set_incumbent(self, program: Program) -> None:
-        """Visit this program's instructions first (its register part in the register phase)."""
+        """Visit this program's instructions first (its register part in the register phase:
+        without its leading loads and trailing stores)."""
         code = program.code
         if self.reg_only:
-            code = code[self.n: len(code) - self.n]
+            first, last = 0, len(code)
+            while first < last and code[first, 0] == LOAD:
+                first += 1
+            while last > first and code[last - 1, 0] == STORE:
+                last -= 1
+            code = code[first:last]
         length = min(len(code), self.incumbent.shape[0])
         self.incumbent[:length] = code[:length]
         self.ctr[kenum.C_INC_LEN] = length
@@ -428,17 +483,20 @@ class EnumTables:
         body = [tuple(int(v) for v in row) for row in self.program[:length]]
         if not self.reg_only:
             return Program.from_instructions(body)
-        # Register phase: load m_i into r_i first; at the end store, for each cell, a
-        # register holding its sorted row (the goal guarantees one exists).
+        # Register phase: load m_i into r_i first; at the end store, for each output cell,
+        # a register holding its sorted row (the goal guarantees one exists).
         code = [(LOAD, i, i) for i in range(self.n)] + body
         state = initial_state(self.task.inputs, self.r)
         for op, dst, src in code:
             step(state, op, dst, src, self.r)
         stores = []
-        for j in range(self.n):
+        for j in range(self.kout):
             reg = next(q for q in range(self.r) if np.array_equal(state[q], self.task.expected[j]))
             stores.append((STORE, j, reg))
-        return Program.from_instructions(code + stores)
+        program = Program.from_instructions(code + stores)
+        if not self.task.is_sort:
+            program = _drop_unneeded_loads(program, self.task)
+        return program
 
     def stats(self) -> dict:
         c = self.ctr

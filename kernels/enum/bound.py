@@ -19,6 +19,18 @@ admissible):
 * cmps >= log2 of the largest group of permutation inputs sharing routing and flags:
   such inputs behave identically until a cmp separates them, a cmp splits a group into
   at most two (no ties in a permutation), and at the end every group is one input.
+
+Kernel tasks (K output cells m0..m{K-1}, K <= N, the cells past K scratch; median5,
+merge2+2, ...): the sorted rows are the K expected output rows, and each term counts
+only what the outputs force. Stores: output cells not yet right. Loads: values a wrong
+output cell needs (any of the N cells may hold one), and at least one load for each cell
+that alone holds some needed value on some input (``_sole_cells``). cmovs: expected rows present
+nowhere (a row two outputs need counted once). Routings: at the end only inputs whose
+expected output *items* differ must differ (F of them over the permutation inputs, not
+N!: ``bi.n_perm_fact``); cmps: the most distinct expected item tuples (``bi.classes``)
+in one group, since a group's pieces must each end with one tuple. Each term stays a
+count of one instruction kind that any correct completion needs, so the sum stays
+admissible.
 """
 
 from __future__ import annotations
@@ -48,6 +60,16 @@ def _sort(a, length):
 
 
 @numba.njit(inline="always", **JIT)
+def _repeated(sorted_ids, j):
+    """Whether sorted row j equals an earlier one (a kernel task may output one item
+    twice; a sort's sorted rows all differ)."""
+    for t in range(j):
+        if sorted_ids[t] == sorted_ids[j]:
+            return True
+    return False
+
+
+@numba.njit(inline="always", **JIT)
 def _ceil_log2(x):
     c = 0
     v = 1
@@ -59,26 +81,30 @@ def _ceil_log2(x):
 
 @numba.njit(inline="always", **JIT)
 def _loads(ids, dis, sorted_ids, r, n, unset):
-    """Most values some input needs in a wrong memory cell that no register holds (each
+    """Most values some input needs in a wrong output cell that no register holds (each
     load brings one value into a register on every input), or -1 if a needed value is
     held nowhere. Worked on 64 inputs at a time with the disagreement masks, a value
-    named by a sorted row holding it (every value a slot holds on an input is one of that
-    input's values, so one of its sorted rows'); with ties, the first such row stands for
-    the value.
+    named by a sorted row holding it (a value an output cell needs on an input is its
+    sorted row's there); with ties, the first such row stands for the value. A kernel
+    task (K < N sorted rows): only the K output cells need values, any of the N cells
+    may hold one.
     """
     loads = 0
+    kout = sorted_ids.shape[0]  # output cells m0..m{K-1} (K = N for a sort)
     for w in range(dis.shape[2]):
         c0 = np.uint64(0)  # bit planes of the per-input count of values to load
         c1 = np.uint64(0)
         c2 = np.uint64(0)
         c3 = np.uint64(0)
-        for k in range(n):
+        for k in range(kout):
             sk = sorted_ids[k]
-            need = np.uint64(0)  # a wrong cell needs row k's value
-            mem_have = np.uint64(0)  # a cell holds row k's value
+            need = np.uint64(0)  # a wrong output cell needs row k's value
+            mem_have = np.uint64(0)  # a cell (any of the N) holds row k's value
             for j in range(n):
                 cell = ids[r + j]
                 mem_have |= ~dis[cell, k, w]
+                if j >= kout:
+                    continue  # a scratch cell (kernel tasks) needs nothing
                 if j == k:
                     need |= dis[cell, j, w]
                 else:
@@ -125,6 +151,43 @@ def _loads(ids, dis, sorted_ids, r, n, unset):
     return loads
 
 
+@numba.njit(inline="always", **JIT)
+def _sole_cells(ids, dis, sorted_ids, r, n, unset):
+    """Mask of the memory cells some load must read: on some input, a wrong output cell
+    needs a value (a sorted row's, as in ``_loads``) that no register holds and that this
+    cell alone holds. Only a load copies a value out of memory, and it reads one cell, so
+    each such cell costs a load of its own."""
+    kout = sorted_ids.shape[0]
+    cells = 0
+    for w in range(dis.shape[2]):
+        for k in range(kout):
+            sk = sorted_ids[k]
+            need = np.uint64(0)
+            for j in range(kout):
+                cell = ids[r + j]
+                if j == k:
+                    need |= dis[cell, j, w]
+                else:
+                    need |= dis[cell, j, w] & ~dis[sk, j, w]
+            if need == 0:
+                continue
+            for s in range(r):
+                if ids[s] != unset:
+                    need &= dis[ids[s], k, w]  # no register holds it
+            if need == 0:
+                continue
+            for c in range(n):
+                if (cells >> c) & 1:
+                    continue
+                alone = need & ~dis[ids[r + c], k, w]  # cell c holds it ...
+                for o in range(n):
+                    if o != c:
+                        alone &= dis[ids[r + o], k, w]  # ... and no other cell does
+                if alone:
+                    cells |= 1 << c
+    return cells
+
+
 @numba.njit(**JIT)
 def lower_bound(ids, rt, bi, registers, n, limit, reg_only, pending):
     """Admissible lower bound on instructions still needed from state ``ids: int32[K]``.
@@ -139,6 +202,7 @@ def lower_bound(ids, rt, bi, registers, n, limit, reg_only, pending):
     n_perm_fact = bi.n_perm_fact
     r = registers
     flags = r + n
+    kout = sorted_ids.shape[0]  # output cells m0..m{K-1}: N for a sort, K <= N for a kernel
     unset = 0  # ids[...] == 0 is the all-unset register row (interned first)
     # stores: one per wrong cell; cmovs: one per sorted row present nowhere.
     stores = 0
@@ -148,7 +212,9 @@ def lower_bound(ids, rt, bi, registers, n, limit, reg_only, pending):
     if reg_only:
         # Register phase: memory keeps the inputs (loaded first), the stores come last;
         # the goal is every sorted row in some register.
-        for j in range(n):
+        for j in range(kout):
+            if _repeated(sorted_ids, j):
+                continue  # one cmov makes a row that two outputs need
             present = False
             for s in range(r):
                 if ids[s] == sorted_ids[j]:
@@ -156,7 +222,7 @@ def lower_bound(ids, rt, bi, registers, n, limit, reg_only, pending):
                     break
             if not present:
                 missing += 1
-        for j in range(n):
+        for j in range(kout):
             for w in range(n_words):
                 lost = ~np.uint64(0)  # inputs where no register holds sorted row j's value
                 for s in range(r):
@@ -167,9 +233,11 @@ def lower_bound(ids, rt, bi, registers, n, limit, reg_only, pending):
         if h > limit:
             return h
     else:
-        for j in range(n):
+        for j in range(kout):
             if ids[r + j] != sorted_ids[j]:
                 stores += 1
+            if _repeated(sorted_ids, j):
+                continue  # one cmov makes a row that two outputs need
             present = False
             for s in range(r + n):
                 if ids[s] == sorted_ids[j]:
@@ -188,11 +256,23 @@ def lower_bound(ids, rt, bi, registers, n, limit, reg_only, pending):
     # is not final must be overwritten by its final store, so it must be loaded before
     # that, or the store was dead and a shorter program exists.
     spills = 0
-    for j in range(n if not reg_only else 0):
+    spill_cells = 0
+    for j in range(kout if not reg_only else 0):  # scratch cells need no final value
         if (pending >> (r + j)) & 1 and ids[r + j] != sorted_ids[j]:
             spills += 1
+            spill_cells |= 1 << j
     if spills > loads:
         loads = spills
+    if bi.kernel and not reg_only:
+        # A kernel task: the cells that must each be loaded from at least once (a value
+        # some wrong output cell needs that only this cell holds, or a spill), one load
+        # a cell. Sorts keep the per-input count alone (their figures stay as they were).
+        cells = _sole_cells(ids, dis, sorted_ids, r, n, unset) | spill_cells
+        count = 0
+        for j in range(n):
+            count += (cells >> j) & 1
+        if count > loads:
+            loads = count
     h += loads
     if h > limit:
         return h
@@ -210,20 +290,50 @@ def lower_bound(ids, rt, bi, registers, n, limit, reg_only, pending):
         route[p] = hr  # only equality matters here: no finalising mix
         group[p] = hr ^ (np.uint64(rows[ids[flags], b] + 1) << np.uint64(56))
     _sort(route, p_total)
-    _sort(group, p_total)
     distinct = 1
     for p in range(1, p_total):
         if route[p] != route[p - 1]:
             distinct += 1
+    classes = bi.classes
     largest = 1
-    run = 1
-    for p in range(1, p_total):
-        if group[p] == group[p - 1]:
-            run += 1
-            if run > largest:
-                largest = run
-        else:
-            run = 1
+    if classes.shape[0] == 0:  # a sort: every input has its own expected items
+        _sort(group, p_total)
+        run = 1
+        for p in range(1, p_total):
+            if group[p] == group[p - 1]:
+                run += 1
+                if run > largest:
+                    largest = run
+            else:
+                run = 1
+    else:
+        # A kernel: inputs of one group must end split only where their expected items
+        # differ, so count the distinct classes in each group. Each group is numbered by
+        # its rank among the sorted group hashes (the route's work space, free now), and
+        # (rank, class) packed exactly into one key (both below 2^16: P <= 8!).
+        ranks = route
+        for p in range(p_total):
+            ranks[p] = group[p]
+        _sort(ranks, p_total)
+        for p in range(p_total):
+            lo, hi = 0, p_total - 1  # the first index holding group[p]
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if ranks[mid] < group[p]:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            group[p] = (np.uint64(lo) << np.uint64(20)) | np.uint64(classes[p])
+        _sort(group, p_total)
+        run = 1
+        for p in range(1, p_total):
+            if (group[p] >> np.uint64(20)) == (group[p - 1] >> np.uint64(20)):
+                if group[p] != group[p - 1]:
+                    run += 1
+                    if run > largest:
+                        largest = run
+            else:
+                run = 1
     split = 0
     v = distinct
     while v < n_perm_fact:
@@ -273,8 +383,10 @@ def _helper_cmovs(ids, dis, sorted_ids, top, unset, slack, share_test, ys, dw):
     """
     n = sorted_ids.shape[0]
     n_words = dis.shape[2]
-    need = 0  # missing sorted rows
+    need = 0  # missing sorted rows (a row two outputs need counted once)
     for j in range(n):
+        if _repeated(sorted_ids, j):
+            continue
         present = False
         for s in range(top):
             if ids[s] == sorted_ids[j]:

@@ -7,6 +7,8 @@ ids of its K = R + N + 1 slots (registers, memory cells, flags).
 * ``ctr[C_REG_ONLY]`` selects the register phase: loads done first (r_i = m_i), no
   loads or stores searched, goal = every sorted row in some register (the driver adds
   the stores). Otherwise the whole ISA is searched, loads and stores anywhere.
+* The goal: memory cells m0..m{K-1} hold the K sorted rows (``bi.sorted_ids``; a kernel
+  task's expected outputs, K <= N; the cells past K are free scratch).
 * Visit order (``_expand``): the incumbent program's next instruction first, then the
   smallest bound, so each bounded iteration is a local search around the best so far.
 """
@@ -249,7 +251,7 @@ def dfs_run(max_expansions, stack, rt, memo, bi, sym, tt, ctr, registers, n, max
             program[d, 2] = ch_ins[d + 1, c, 2]
             goal = True
             if ctr[C_REG_ONLY]:
-                for j in range(n):
+                for j in range(sorted_ids.shape[0]):  # K output rows (N for a sort)
                     here = False
                     for s in range(r):
                         if ch_ids[d + 1, c, s] == sorted_ids[j]:
@@ -258,7 +260,7 @@ def dfs_run(max_expansions, stack, rt, memo, bi, sym, tt, ctr, registers, n, max
                         goal = False
                         break
             else:
-                for j in range(n):
+                for j in range(sorted_ids.shape[0]):  # output cells m0..m{K-1}
                     if ch_ids[d + 1, c, r + j] != sorted_ids[j]:
                         goal = False
                         break

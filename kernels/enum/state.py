@@ -41,14 +41,15 @@ UNSET_ITEM = 127  # routing entry of an unset register
 MAX_CHILDREN_FACTOR = 8  # see max_children()
 
 RowTables = namedtuple("RowTables", ["rows", "row_hash", "row_table", "dis", "expected", "buf"])
-"""The interned rows (``rows.py``); RCAP rows of B inputs, N sorted rows, W = ceil(B / 64).
+"""The interned rows (``rows.py``); RCAP rows of B inputs, K sorted rows (a kernel task's K
+expected output rows; N for a sort), W = ceil(B / 64).
 
 * ``rows: int8[RCAP, B]``: row id -> content (ids 0 and 1 are the unset register and the
   unset flags, interned first by the driver);
 * ``row_hash: uint64[RCAP]``: each row's hash;
 * ``row_table: int32[2 RCAP]``: open-addressing table of row ids by hash (EMPTY: free);
-* ``dis: uint64[RCAP, N, W]``: each row's disagreement masks with the sorted rows;
-* ``expected: int8[N, B]``: the sorted rows;
+* ``dis: uint64[RCAP, K, W]``: each row's disagreement masks with the sorted rows;
+* ``expected: int8[K, B]``: the sorted rows (the expected contents of m0..m{K-1});
 * ``buf: int8[B]``: work space where a new row is built before it is interned.
 """
 
@@ -57,14 +58,21 @@ Memo = namedtuple("Memo", ["keys", "vals"])
 ``vals: int32[M]`` (the result's row id), M a power of two."""
 
 BoundInputs = namedtuple("BoundInputs", ["sorted_ids", "perm_cols", "inv", "n_perm_fact",
-                                         "scratch"])
+                                         "scratch", "classes", "kernel"])
 """What the lower bound (``bound.py``) reads besides the rows; P permutation inputs.
 
-* ``sorted_ids: int32[N]``: the sorted rows' ids;
+* ``sorted_ids: int32[K]``: the sorted rows' ids (a kernel task: its K expected output
+  rows, K <= N; a sort: K = N);
 * ``perm_cols: int64[P]``: the inputs without ties;
 * ``inv: int8[P, N]``: in each of them, value -> item holding it;
-* ``n_perm_fact``: N! (an int);
-* ``scratch: uint64[2, max(P, (K + N) W)]``: work space.
+* ``n_perm_fact``: the routings that must differ at the end: N! for a sort, the number
+  of distinct expected item tuples over the permutation inputs for a kernel (an int);
+* ``scratch: uint64[2, max(P, (K + N) W)]``: work space;
+* ``classes: int64[P]``: each permutation input's expected item tuple, numbered (inputs
+  of one class may end with the same routing); empty when every input has its own (a
+  sort);
+* ``kernel``: 1 for a kernel task (the bound adds the kernel-only load term), 0 for a
+  sort (an int).
 """
 
 Symmetry = namedtuple("Symmetry", ["colmap", "sym_hash", "tmp", "perm_id"])
