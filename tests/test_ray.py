@@ -259,3 +259,23 @@ def test_a_local_run_resumes_on_the_cluster(ray_cluster, tmp_path, capsys):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert summary["iterations"] == 3 and config["backend"] == "ray"
     assert summary["episodes"] >= 3 * 4
+
+
+def test_a_user_task_on_the_cluster(ray_cluster, tmp_path):
+    """A Task.from_function task reaches the actors pickled (their processes do not know
+    its name): the chains give the local result, a training runs its iterations."""
+    pytest.importorskip("torch")
+    from discover.agent import MCTSConfig, NetworkConfig, TrainConfig, train
+    from discover.search import search
+
+    second = Task.from_function("second-smallest-on-ray", 4, lambda a: sorted(a)[1:2])
+    local = search(second, "stochastic", _stochastic(steps=4_000), time_limit=600)
+    remote = search(second, "stochastic", _stochastic(steps=4_000, backend="ray"),
+                    time_limit=600)
+    assert remote.program.text() == local.program.text()
+    assert verify(remote.program, second).correct
+    result = train(TrainConfig(task=second, backend="ray", actors=2, games=4, seed=2,
+                               out=str(tmp_path / "run"), progress=False, max_iterations=2,
+                               network=NetworkConfig(embed_dim=16, heads=2),
+                               mcts=MCTSConfig(simulations=16), eval_every=0))
+    assert result.iterations == 2 and result.episodes >= 8

@@ -41,17 +41,23 @@ WAIT_S = 0.25  # longest wait for a batch before the stop condition is checked a
 class SelfPlayer:
     """One self-play actor (a Ray actor class once ``ray.remote`` wraps it)."""
 
-    def __init__(self, config_json: dict):
+    def __init__(self, config_json: dict, task):
         import torch
+
+        from discover.kernels import tasks as task_table
 
         from .config import TrainConfig
         from .game import GameSpec
         from .model import Agent
         from .selfplay import SelfPlay
 
+        if task.kernel is not None:
+            # A Task.from_function task is known by name only in the process that defined
+            # it (as for the local helpers): its tables came pickled with the Task.
+            task_table._USER.setdefault(task.kernel.name, task.kernel)
         config = TrainConfig.from_json(config_json)
         torch.set_num_threads(config.threads)
-        self.spec = GameSpec.from_config(config)
+        self.spec = GameSpec.from_config(config, task=task)
         self.selfplay = SelfPlay(self.spec, config)
         self.selfplay.warm_up()
         self.agent = Agent(config, self.spec, torch.device("cpu"))
@@ -100,8 +106,12 @@ class RayActorPool:
     def __init__(self, config, selfplay=None):
         from discover.cluster import connect, cpu_share, ray_errors
 
+        from .game import GameSpec
+
         self.ray = ray = connect(config.address)
         self.config = config
+        self.task = selfplay.spec.task if selfplay is not None else \
+            GameSpec.from_config(config).task
         self.lost_errors = ray_errors(ray)
         self.cpus = cpu_share(ray, config.actors)
         self.remote = ray.remote(SelfPlayer)
@@ -129,7 +139,7 @@ class RayActorPool:
         name = f"{self.run_tag}-{slot}-{self.spawned[slot]}"
         self.actors[slot] = self.remote.options(
             name=name, num_cpus=self.cpus, max_restarts=0, max_task_retries=0,
-            max_concurrency=2).remote(self.config.to_json())
+            max_concurrency=2).remote(self.config.to_json(), self.task)
         self.seen[slot] = 0
         self.polls.pop(slot, None)
 

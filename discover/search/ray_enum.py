@@ -32,8 +32,8 @@ MAX_LOSSES = 20  # workers lost over one search before it gives up
 class EnumWorker:
     """One worker of the proof (a Ray actor once ``ray.remote`` wraps it)."""
 
-    def __init__(self, make_tables, n: int, registers: int, exact: bool, limit_bytes: float):
-        self.make_tables, self.n, self.registers = make_tables, n, registers
+    def __init__(self, make_tables, task: Task, exact: bool, limit_bytes: float):
+        self.make_tables, self.task = make_tables, task
         self.exact, self.limit_bytes = exact, limit_bytes
         self.tables = None
         self.budget = [256]
@@ -64,8 +64,7 @@ class EnumWorker:
             with self.inbox_lock:
                 shared, self.shared = self.shared, []
             if self.tables is None:
-                self.tables = self.make_tables(Task(self.n, self.registers), bound,
-                                               exact=self.exact)
+                self.tables = self.make_tables(self.task, bound, exact=self.exact)
             else:
                 for entries in shared:
                     merge_entries(self.tables, *entries)
@@ -138,7 +137,7 @@ class RayPool:
         self.remote = ray.remote(EnumWorker).options(
             num_cpus=cpu_share(ray, workers), max_concurrency=4, max_restarts=0,
             max_task_retries=0)
-        self._args = (make_tables, task.n, task.registers, exact, limit_bytes / workers)
+        self._args = (make_tables, task, exact, limit_bytes / workers)
         self.actors = [self.remote.remote(*self._args) for _ in range(workers)]
         self.pending: dict = {}  # object ref of a unit -> (worker, item)
         self.lost = 0
