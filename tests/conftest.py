@@ -74,3 +74,28 @@ class FakeMeasurement:
         return summarize_samples(self.ns)
 
     summary_cycles = None
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A simulated three-node Ray cluster on this machine, one for the whole test session
+    (a start costs seconds), joined by the test process and shut down at the end: a head
+    node without CPUs and two nodes of one CPU each, so the Ray backend's actors run on
+    two nodes other than the driver's (2 CPUs in all). Skipped where Ray is not installed."""
+    ray = pytest.importorskip("ray")
+    import logging
+
+    from ray.cluster_utils import Cluster
+
+    small = {"object_store_memory": 100 * 2**20}
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 0, "_system_config": {"worker_niceness": 0}, **small})
+    for _ in range(2):
+        cluster.add_node(num_cpus=1, **small)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, log_to_driver=False, logging_level=logging.WARNING)
+    try:
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

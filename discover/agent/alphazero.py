@@ -81,7 +81,11 @@ class AlphaZeroLearner:
         self.replay = Replay(config.buffer_size, spec)
         self.selfplay = SelfPlay(spec, config)
         self.pool = None
-        if config.actors > 1:
+        if config.backend == "ray":  # actors on a Ray cluster (ray_actors.py)
+            from .ray_actors import RayActorPool
+
+            self.pool = RayActorPool(config, self.selfplay)
+        elif config.actors > 1:
             from .actors import ActorPool
 
             self.pool = ActorPool(config, self.selfplay)

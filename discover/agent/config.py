@@ -162,7 +162,14 @@ class TrainConfig:
     games: int = 16
     """Games played side by side per iteration; their leaves share one network batch."""
     actors: int = 1
-    """Self-play processes (1: in-process; 2 uses both cores, each plays games/actors)."""
+    """Self-play processes (1: in-process; 2 uses both cores, each plays games/actors).
+    With backend 'ray': Ray actors, each playing games/actors at a time, the learner none."""
+    backend: str = "local"
+    """Where self-play runs: 'local' (this machine's processes) or 'ray' (actors on a Ray
+    cluster, agent/ray_actors.py; needs pip install -e '.[ray]'; runs do not repeat exactly)."""
+    address: str | None = None
+    """Ray cluster address (backend 'ray'; 'auto': the cluster of this node; None: start
+    a local one for the run)."""
     buffer_size: int = 20_000
     """Replay buffer capacity in positions (oldest dropped first)."""
     batch_size: int = 128
@@ -224,6 +231,12 @@ class TrainConfig:
         for name in ("games", "buffer_size", "batch_size"):
             check_int(self, name, 1)
         check_int(self, "actors", 1, MAX_ACTORS)
+        from discover.cluster import check_backend
+
+        check_backend(self)
+        if self.backend == "ray" and self.agent != "alphazero":
+            raise ConfigError(self, "backend", "'ray' needs agent 'alphazero' (PPO has no "
+                              f"self-play actors), got {self.agent!r}", related=("agent",))
         for name in ("train_steps", "eval_every"):
             check_int(self, name, 0)
         check_float(self, "learning_rate", 0, lo_open=True)
@@ -310,7 +323,8 @@ _VARSORT_NAMES = tuple(f"varsort{n}" for n in range(2, 9))
 # Fields that may differ between a run and its resumption (budgets, output, device);
 # every other field must match, or the checkpoint is refused as incompatible.
 RESUMABLE_FIELDS = ("budget_minutes", "max_iterations", "resume", "device", "progress",
-                    "checkpoint_every", "target_length", "out", "threads")
+                    "checkpoint_every", "target_length", "out", "threads", "backend",
+                    "address")
 
 # Caps of the validation (ConfigError past them): sizes that would exhaust memory or
 # processes long before they could help.

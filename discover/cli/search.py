@@ -319,6 +319,13 @@ def run(args) -> int:
     out = run.run_dir
     option = "--out" if run.out or run.resume is None else "--resume"
     check_output_dir(str(out), option)
+    if getattr(config, "backend", "local") == "ray":  # before the run directory is made
+        from discover.cluster import connect
+
+        try:
+            connect(config.address)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
 
     from discover.runs import RunDir, RunDirError
 

@@ -52,7 +52,8 @@ def config_from_args(args):
                         for cls, name in option.fields)]
         if fixed:
             raise UsageError(f"--resume keeps the run's settings; {fixed[0]} cannot change "
-                             "(only budgets, --device, --threads and --checkpoint-every can)")
+                             "(only budgets, --device, --threads, --checkpoint-every, --backend and "
+                             "--address can)")
     network = options.build(args, NetworkConfig)
     mcts = options.build(args, MCTSConfig)
     ppo = options.build(args, PPOConfig)
@@ -72,6 +73,10 @@ def run(args) -> int:
         if config.resume:  # the run's own settings, but for the options given now
             config = resumed_config(config, set(args.options.values(args, TrainConfig)))
         check_output_dir(config.run_dir, "--resume" if config.resume else "--out")
+        if config.backend == "ray":  # the cluster answers before the run directory is made
+            from discover.cluster import connect
+
+            connect(config.address)
         result = train(config)
     except CheckpointError as error:
         raise UsageError(str(error)) from None

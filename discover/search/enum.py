@@ -122,6 +122,12 @@ class EnumConfig:
     register_phase: bool = True
     """Run the register phase (loads first, stores last) to its own proof before the
     whole-ISA proof; --no-register-phase proves from the network program at once."""
+    backend: str = "local"
+    """Where the workers run: 'local' (processes of this machine) or 'ray' (Ray actors
+    on a Ray cluster, search/ray_enum.py; needs workers >= 2)."""
+    address: str | None = None
+    """Ray cluster address (backend 'ray'; 'auto': the cluster of this node; None: start
+    a local one for the search)."""
 
     def __post_init__(self):
         check_choice(self, "tie_break", TIE_BREAKS)
@@ -129,6 +135,12 @@ class EnumConfig:
         check_int(self, "split_depth", 0, 8)
         check_int(self, "max_length", 1, MAX_PROGRAM_LENGTH, optional=True)
         check_memory_gb(self, "memory_limit_gb")
+        from discover.cluster import check_backend
+
+        check_backend(self)
+        if self.backend == "ray" and self.workers < 2:
+            raise ConfigError(self, "workers", "must be at least 2 with backend 'ray' (one "
+                              "worker searches in this process)", related=("backend",))
 
     def check(self, task: Task) -> None:
         """ConfigError if ``max_length`` is below the shortest possible program of ``task``.
@@ -377,7 +389,14 @@ def search_enum(task: Task, config: EnumConfig, monitor: Monitor,
             done = {int(i): int(v) for i, v in ckpt.get("done", [])}
         tally["iteration"] = (bound, len(units), done, split_nodes)
         if pool is None:
-            pool = proof.Pool(task, config.exact, config.workers, limit_bytes, EnumTables)
+            if config.backend == "ray":  # the workers as Ray actors (ray_enum.py)
+                from discover.cluster import connect
+                from discover.search.ray_enum import RayPool
+
+                pool = RayPool(connect(config.address), task, config.exact, config.workers,
+                               limit_bytes, EnumTables)
+            else:
+                pool = proof.Pool(task, config.exact, config.workers, limit_bytes, EnumTables)
         checkpoint(bound, units, done, split_nodes)
 
         def report():

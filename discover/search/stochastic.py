@@ -92,6 +92,12 @@ class StochasticConfig:
     """Relative frequency of add, remove, swap, opcode, operand, instruction."""
     memory_limit_gb: float = 8.0
     """Refuse to start when the chains' prefix-state caches would need more than this."""
+    backend: str = "local"
+    """Where the chains run: 'local' (threads of this process) or 'ray' (one Ray actor a
+    chain on a Ray cluster, search/ray_chains.py: same seed and steps, same result)."""
+    address: str | None = None
+    """Ray cluster address (backend 'ray'; 'auto': the cluster of this node; None: start
+    a local one for the search)."""
 
     def __post_init__(self):
         check_seed(self, "seed")
@@ -111,6 +117,12 @@ class StochasticConfig:
                               f"weights ({', '.join(mcmc.MOVE_NAMES)}), not all zero, "
                               f"got {self.move_weights!r}")
         check_memory_gb(self, "memory_limit_gb")
+        from discover.cluster import check_backend
+
+        check_backend(self)
+        if self.backend == "ray" and self.cost in MEASURED_COSTS:
+            raise ConfigError(self, "backend", f"'ray' runs costs length, latency and fitted; "
+                              f"cost {self.cost!r} keeps the local backend", related=("cost",))
 
     def resolved(self, task: Task) -> "StochasticConfig":
         """This config with alpha and beta filled in for the task."""
@@ -298,6 +310,11 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
     # directory holds it from the first second; then the chains' prefix-state caches
     # (sort8: 2 GB) and the JIT.
     flavour.check_memory(task, config, capacity)  # before anything is offered or written
+    make = flavour.chains
+    if config.backend == "ray":  # one Ray actor a chain (ray_chains.py); connect first:
+        from .ray_chains import ray_chains  # ValueError when no cluster answers there
+
+        make = ray_chains(config, flavour.chains)
     warm = time.perf_counter()
     try:
         with monitor.setup():
@@ -305,7 +322,7 @@ def search_stochastic(task: Task, config: StochasticConfig, monitor: Monitor) ->
                 monitor.found(start, task)  # the warm start, when correct
             monitor.check()
             # the caches are filled by long compiled calls (sort8: a second a chain)
-            chains = monitor.watched(lambda: flavour.chains(task, config, start, capacity))
+            chains = monitor.watched(lambda: make(task, config, start, capacity))
             chains._run_one(0, 0)  # compile (or load) on this thread, where a stop interrupts
     except SearchStopped:
         return monitor.result(task, "stochastic", config.seed, 0,
