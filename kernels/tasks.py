@@ -221,6 +221,14 @@ _USER: dict[str, Kernel] = {}
 """Tasks built by ``Task.from_function`` in this process, by name."""
 
 
+def make_known(task: "Task") -> None:
+    """Make a kernel task known to ``Task.from_name`` by its name in this process, as
+    ``Task.from_function`` does where it runs: for a worker process that received the
+    task pickled (a name defined earlier in the process stays as it was)."""
+    if task.kernel is not None and builtin_kernel(task.kernel.name.lower()) is None:
+        _USER.setdefault(task.kernel.name, task.kernel)
+
+
 @functools.lru_cache(maxsize=None)
 def builtin_kernel(key: str) -> Kernel | None:
     """The built-in kernel of a lower-case name, or None; TaskError for a family member

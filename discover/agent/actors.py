@@ -35,7 +35,7 @@ def _worker(conn, config_json: dict, task) -> None:
     if task.kernel is not None:
         # A Task.from_function task is known by name only in the process that defined it:
         # its tables came pickled with the Task; make the name known here too.
-        task_table._USER.setdefault(task.kernel.name, task.kernel)
+        task_table.make_known(task)
     config = TrainConfig.from_json(config_json)
     torch.set_num_threads(config.threads)
     spec = GameSpec.from_config(config, task=task)

@@ -54,7 +54,7 @@ class SelfPlayer:
         if task.kernel is not None:
             # A Task.from_function task is known by name only in the process that defined
             # it (as for the local helpers): its tables came pickled with the Task.
-            task_table._USER.setdefault(task.kernel.name, task.kernel)
+            task_table.make_known(task)
         config = TrainConfig.from_json(config_json)
         torch.set_num_threads(config.threads)
         self.spec = GameSpec.from_config(config, task=task)
