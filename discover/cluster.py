@@ -116,3 +116,25 @@ def ray_errors(ray) -> tuple[type, ...]:
     return (e.RayActorError, e.WorkerCrashedError, e.NodeDiedError, e.OwnerDiedError,
             e.ObjectLostError)
 
+
+
+MAX_LOSSES_IN_A_ROW = 5
+"""An actor slot lost this often without finishing work in between: give up the run."""
+
+
+def count_loss(losses: list[int], k: int, what: str, error) -> None:
+    """Count a loss of ``what`` (slot ``k`` of ``losses``); RuntimeError once the slot has
+    been lost more than MAX_LOSSES_IN_A_ROW times in a row."""
+    losses[k] += 1
+    if losses[k] > MAX_LOSSES_IN_A_ROW:
+        raise RuntimeError(f"{what} was lost {losses[k]} times in a row "
+                           f"({type(error).__name__}): giving up")
+
+
+def kill_quietly(ray, actors) -> None:
+    """``ray.kill`` each actor, those already gone included."""
+    for actor in actors:
+        try:
+            ray.kill(actor)
+        except Exception:  # noqa: BLE001 - already gone
+            pass

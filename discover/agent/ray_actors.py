@@ -31,10 +31,11 @@ import time
 
 import numpy as np
 
+from discover.cluster import count_loss, kill_quietly
+
 __all__ = ["RayActorPool", "SelfPlayer", "ACTOR_PREFIX"]
 
 ACTOR_PREFIX = "discover-selfplay"  # named actors: `ray.util.list_named_actors` finds them
-MAX_LOSSES_IN_A_ROW = 5  # an actor slot lost this often without a batch between: give up
 WAIT_S = 0.25  # longest wait for a batch before the stop condition is checked again
 
 
@@ -158,16 +159,10 @@ class RayActorPool:
 
     def _lose(self, slot: int, error, when: str) -> None:
         """Replace the actor of ``slot`` (its batch is dropped)."""
-        self.losses[slot] += 1
-        if self.losses[slot] > MAX_LOSSES_IN_A_ROW:
-            raise RuntimeError(f"self-play actor {slot} was lost {self.losses[slot]} times in "
-                               f"a row ({type(error).__name__}): giving up")
+        count_loss(self.losses, slot, f"self-play actor {slot}", error)
         print(f"discover train: self-play actor {slot} lost {when} ({type(error).__name__}); "
               "a new one replaces it, its games are dropped", file=sys.stderr)
-        try:
-            self.ray.kill(self.actors[slot])
-        except Exception:  # noqa: BLE001 - already gone
-            pass
+        kill_quietly(self.ray, [self.actors[slot]])
         self._spawn(slot)
 
     def _submit(self, slot: int) -> None:
@@ -244,10 +239,6 @@ class RayActorPool:
     def close(self) -> None:
         from discover.cluster import disconnect
 
-        for actor in self.actors:
-            try:
-                self.ray.kill(actor)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+        kill_quietly(self.ray, self.actors)
         self.pending.clear()
         disconnect()

@@ -25,11 +25,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from discover.cluster import count_loss, kill_quietly
+
 from discover.kernels import Program, Task, mcmc
 
 __all__ = ["ChainActor", "RayChains", "ray_chains"]
 
-MAX_LOSSES_IN_A_ROW = 5
 
 
 class ChainActor:
@@ -129,17 +130,11 @@ class RayChains:
                 del todo[k]
 
     def _replace(self, k: int, error) -> None:
-        self.losses[k] += 1
         self.lost += 1
-        if self.losses[k] > MAX_LOSSES_IN_A_ROW:
-            raise RuntimeError(f"chain actor {k} was lost {self.losses[k]} times in a row "
-                               f"({type(error).__name__}): giving up")
+        count_loss(self.losses, k, f"chain actor {k}", error)
         print(f"discover search: chain {k}'s actor lost ({type(error).__name__}); a new one "
               "goes on from its last state", file=sys.stderr)
-        try:
-            self.ray.kill(self.actors[k])
-        except Exception:  # noqa: BLE001 - already gone
-            pass
+        kill_quietly(self.ray, [self.actors[k]])
         self.actors[k] = self.remote.remote(*self._args, k)
         if self.states[k] is not None:
             self.ray.get(self.actors[k].restore.remote(self.states[k]))
@@ -180,9 +175,5 @@ class RayChains:
     def close(self) -> None:
         from discover.cluster import disconnect
 
-        for actor in self.actors:
-            try:
-                self.ray.kill(actor)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+        kill_quietly(self.ray, self.actors)
         disconnect()

@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 
+from discover.cluster import kill_quietly
 from discover.kernels import Program, Task
 
 __all__ = ["EnumWorker", "RayPool"]
@@ -172,10 +173,7 @@ class RayPool:
                 raise RuntimeError(f"enum: {self.lost} Ray workers lost: giving up") from None
             print(f"discover search: proof worker {w} lost ({type(error).__name__}); a new "
                   "one runs its unit again", file=sys.stderr)
-            try:
-                self.ray.kill(self.actors[w])
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+            kill_quietly(self.ray, [self.actors[w]])
             self.actors[w] = self.remote.remote(*self._args)
             if self.stop.flag:
                 self.actors[w].set_stop.remote(self.gen)
@@ -187,9 +185,5 @@ class RayPool:
             self.send(w, ("reset",))
 
     def close(self) -> None:
-        for actor in self.actors:
-            try:
-                self.ray.kill(actor)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
+        kill_quietly(self.ray, self.actors)
         self.pending.clear()
