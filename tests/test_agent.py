@@ -311,3 +311,36 @@ def test_the_known_optimum_comes_from_discover_known():
         assert known_length(n) == len(baseline_program(Task(n)))
     assert TrainConfig(task="sort3").target == 17
     assert TrainConfig(task="sort6").target is None  # the network only: no early stop
+
+
+def test_network_inputs_shrink_the_network_view_but_not_the_game(tmp_path):
+    """--network-inputs: the network reads an evenly spaced subset of the inputs, while the
+    game, the bound and the replay keep every one; the run still verifies what it finds."""
+    from discover.agent.game import evenly_spaced
+    from discover.agent.model import Agent
+
+    config = tiny(tmp_path, task="sort3", network_inputs=5)
+    spec = GameSpec.from_config(config)
+    assert spec.n_inputs == 13 and spec.has_bound
+    assert list(spec.network_columns) == list(evenly_spaced(13, 5)) == [0, 3, 6, 9, 12]
+    agent = Agent(config, spec, torch.device("cpu"))
+    game = spec.make()
+    obs, _ = game.reset(seed=0)
+    state = spec.state_of(game, obs)
+    slots = agent.featurizer.slot_indices(state[None])
+    assert slots.shape == (1, 5, spec.slots + 3)
+    whole = tiny(tmp_path, task="sort3")
+    full = Agent(whole, GameSpec.from_config(whole), torch.device("cpu")).featurizer
+    full = full.slot_indices(state[None])
+    assert np.array_equal(slots[0], full[0, spec.network_columns])
+    result = train(config)
+    assert result.iterations == 2
+    if result.program is not None:
+        assert verify(result.program, Task(3)).correct
+
+
+def test_network_inputs_must_be_positive(tmp_path):
+    from discover.validation import ConfigError
+
+    with pytest.raises(ConfigError, match="network_inputs"):
+        tiny(tmp_path, network_inputs=0)

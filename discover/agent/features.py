@@ -15,11 +15,18 @@ class Featurizer:
     embedding table of every state row and input rank.
     """
 
-    def __init__(self, actions: np.ndarray, inputs: np.ndarray, slots: int, max_length: int):
-        # actions: int32[A, 3] (op, dst, src); inputs: int8[N, B] ranks; slots = S = R + N + 1.
+    def __init__(self, actions: np.ndarray, inputs: np.ndarray, slots: int, max_length: int,
+                 columns: np.ndarray | None = None):
+        # actions: int32[A, 3] (op, dst, src); inputs: int8[N, B] ranks; slots = S = R + N + 1;
+        # columns: the state columns the network reads (None: all B).
         self.n_actions = len(actions)
         self.max_length = max_length
-        self.inputs = np.asarray(inputs, dtype=np.int8)  # int8[N, B]
+        inputs = np.asarray(inputs, dtype=np.int8)
+        self.columns = None if columns is None or len(columns) == inputs.shape[1] \
+            else np.asarray(columns, dtype=np.int64)
+        if self.columns is not None:
+            inputs = inputs[:, self.columns]
+        self.inputs = np.ascontiguousarray(inputs)  # int8[N, B'']
         self.slots = slots
         n = self.inputs.shape[0]
         # Values: registers and memory hold UNSET (-1) or a rank 0..N-1; flags hold 0..7
@@ -46,7 +53,9 @@ class Featurizer:
         return out
 
     def slot_indices(self, states: np.ndarray) -> np.ndarray:
-        """``int64[K, B, S + N]`` from ``states: int8[K, S, B]``."""
+        """``int64[K, B'', S + N]`` from ``states: int8[K, S, B]`` (the network's columns)."""
+        if self.columns is not None:
+            states = states[:, :, self.columns]
         k = states.shape[0]
         inputs = np.broadcast_to(self.inputs, (k,) + self.inputs.shape)
         rows = np.concatenate([states, inputs], axis=1).astype(np.int64) + 1  # [K, S+N, B]

@@ -39,7 +39,9 @@ class GameSpec:
     factory: object = field(default=_default_factory, repr=False)
     """``factory(task, max_length, cost, **options) -> env`` (tests may pass a stand-in)."""
     observed_inputs: int | None = None
-    """Test inputs the network sees (None: all); rewards always use every input."""
+    """Test inputs the game shows (None: all); rewards always use every input."""
+    network_inputs: int | None = None
+    """Of the shown inputs, how many the network reads (None: all): ``network_columns``."""
 
     def __post_init__(self):
         env = self.make()
@@ -55,6 +57,8 @@ class GameSpec:
         self.inputs = self.task.inputs[:, columns]  # int8[N, B] input ranks the network sees
         self._index = {tuple(int(v) for v in row): i for i, row in enumerate(self.actions)}
         self._expected = self.task.expected[:, columns]  # int8[K, B']: output cells only
+        self.network_columns = evenly_spaced(self.n_inputs, self.network_inputs)
+        """``int64[B'']``: the columns of a position's state the network reads."""
 
     @classmethod
     def from_config(cls, config, factory=None, task: Task | None = None) -> "GameSpec":
@@ -64,7 +68,7 @@ class GameSpec:
             task = Task.from_name(config.task, config.registers)
         max_length = config.max_length or default_max_length(task)
         return cls(task, max_length, config.cost, factory or _default_factory,
-                   config.observed_inputs)
+                   config.observed_inputs, config.network_inputs)
 
     def make(self, budget: int | None = None):
         """A new game; ``budget`` (at most max_length) shortens its episodes."""
@@ -130,6 +134,15 @@ def _potential(state, expected):
         for i in range(b):
             cells += expected[j, i] >= 0
     return total / max(cells, 1)
+
+
+def evenly_spaced(count: int, limit: int | None) -> np.ndarray:
+    """``int64[K]``: ``limit`` evenly spaced indices of ``range(count)`` (all of them when
+    ``limit`` is None or not smaller), first and last included: the rule the game uses
+    for the inputs it shows (``envs.game``)."""
+    if limit is None or limit >= count:
+        return np.arange(count, dtype=np.int64)
+    return np.unique(np.linspace(0, count - 1, limit).round().astype(np.int64))
 
 
 def default_max_length(task: Task) -> int:

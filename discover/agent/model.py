@@ -45,7 +45,8 @@ class Agent:
 
         self.spec = spec
         self.device = device
-        self.featurizer = Featurizer(spec.actions, spec.inputs, spec.slots, spec.max_moves)
+        self.featurizer = Featurizer(spec.actions, spec.inputs, spec.slots, spec.max_moves,
+                                     spec.network_columns)
         self.net = PolicyValueNet(config.network, spec.n_actions, spec.max_moves,
                                   self.featurizer.table_size).to(device)
         self.optimizer = torch.optim.AdamW(self.net.parameters(), lr=config.learning_rate,
