@@ -99,3 +99,33 @@ def test_self_play_round(benchmark, spec):
                                                      lambda p: None),
                                 rounds=1, iterations=1)
     assert len(result["game_returns"]) == 4
+
+
+@pytest.mark.parametrize("network_inputs", [None, 120], ids=["all-541", "120"])
+@pytest.mark.parametrize("part", ["evaluate16", "learn128"])
+def test_network_inputs_sort5(benchmark, part, network_inputs):
+    """sort5's network with every input (541) or ``--network-inputs 120``: the search's
+    batch of 16 positions, and one learner step (forward, backward, AdamW) on 128."""
+    torch.set_num_threads(1)
+    config = TrainConfig(task="sort5", network_inputs=network_inputs)
+    spec = GameSpec.from_config(config)
+    agent = Agent(config, spec, torch.device("cpu"))
+    batch = 16 if part == "evaluate16" else 128
+    rng = np.random.default_rng(0)
+    tokens = np.zeros((batch, spec.max_moves), dtype=np.int16)
+    states = rng.integers(-1, 5, size=(batch, spec.slots, spec.n_inputs)).astype(np.int8)
+    masks = np.ones((batch, spec.n_actions), dtype=bool)
+
+    def learn():
+        t, s = agent.inputs(tokens, states)
+        logits, values = agent.net(t, s)
+        loss = logits.logsumexp(1).mean() + values.square().mean()
+        agent.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        agent.optimizer.step()
+        return logits
+
+    call = (lambda: agent.evaluate(tokens, states, masks)[0]) if part == "evaluate16" else learn
+    call()
+    benchmark.group = f"agent sort5 network inputs, {part}"
+    assert benchmark(call).shape == (batch, spec.n_actions)
