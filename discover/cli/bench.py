@@ -161,17 +161,11 @@ def run(args) -> int:
             payload["lengths"] = list(lengths)
             payload["vs_network_is"] = ("the human routine (discover baseline --task "
                                         f"{task.name})")
-        try:
-            write_json(files.json, payload)
-        except OSError as error:
-            raise UsageError(f"cannot write {files.json}: {error.strerror or error}") from None
+        _write(files.json, write_json, payload)
     if files.plot is not None:
         from discover.measure import plot
 
-        try:
-            plot(rows, task, files.plot)
-        except OSError as error:
-            raise UsageError(f"cannot write {files.plot}: {error.strerror or error}") from None
+        _write(files.plot, lambda path, rows: plot(rows, task, path), rows)
     return 130 if INTERRUPTED in notes else 0
 
 
@@ -196,18 +190,22 @@ def _run_kernel(task, programs, config, files, notes) -> int:
         payload = rows_payload(rows, task, config, notes)
         payload["summary"] = task.summary
         payload["vs_network_is"] = f"the baseline (discover baseline --task {task.name})"
-        try:
-            write_json(files.json, payload)
-        except OSError as error:
-            raise UsageError(f"cannot write {files.json}: {error.strerror or error}") from None
+        _write(files.json, write_json, payload)
     if files.plot is not None:
         from discover.measure import plot
 
-        try:
-            plot(rows, task, files.plot)
-        except OSError as error:
-            raise UsageError(f"cannot write {files.plot}: {error.strerror or error}") from None
+        _write(files.plot, lambda path, rows: plot(rows, task, path), rows)
     return 130 if INTERRUPTED in notes else 0
+
+
+def _write(path: str, write, content) -> None:
+    """``write(path, content)``; an OSError becomes the one-line UsageError naming the file
+    (the file was tried before any timing: this is a disk that filled or a directory that
+    went away since)."""
+    try:
+        write(path, content)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 # --- bench --rank DIR ------------------------------------------------------------------
@@ -268,10 +266,7 @@ def run_rank(args) -> int:
                    "machine": machine_info(), "file_machine": header.get("machine"),
                    "candidates": len(ranked_there), "summary": summary,
                    "file_fastest_still_fastest": _fastest_kept(rows), "rows": rows}
-        try:
-            write_json(files.json, payload)
-        except OSError as error:
-            raise UsageError(f"cannot write {files.json}: {error.strerror or error}") from None
+        _write(files.json, write_json, payload)
     return 0
 
 
