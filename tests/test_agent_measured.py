@@ -184,3 +184,13 @@ def test_a_tiny_real_run_ends_with_a_verified_program_and_candidates(tmp_path):
     assert all(verify(c.program, SORT3).correct for c in ranked)
     hall = json.loads((out / "hall_of_fame.json").read_text())["programs"]
     assert all("vs_network" in entry for entry in hall)
+
+
+def test_cli_prints_the_measured_ratio(fake_timing, tmp_path, capsys):
+    out = tmp_path / "cli"
+    code = main(["train", "--task", "sort3", "--cost", "measured", "--out", str(out),
+                 "--max-iterations", "1", "--simulations", "16", "--games", "4",
+                 "--embed-dim", "16", "--heads", "2", "--eval-every", "0", "--no-progress"])
+    text = capsys.readouterr().out
+    assert code == 0 and "x the network program's latency" in text
+    assert "measured.json" in text and "candidates.json" in text
