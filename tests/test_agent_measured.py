@@ -114,7 +114,8 @@ def test_a_program_is_measured_once(fake_timing, tmp_path):
 
 def test_the_search_adds_the_correction_to_solving_moves(fake_timing):
     """Along OTHER's moves, every expansion's reward is the game's own (the latency
-    model), but the solving one's, which adds OTHER's correction, timed once."""
+    model), but the solving one's, which adds OTHER's correction once it is timed (the
+    round after it was met: ``flush``)."""
     import numpy as np
 
     from discover.agent.game import GameSpec
@@ -125,49 +126,61 @@ def test_the_search_adds_the_correction_to_solving_moves(fake_timing):
     measured = MeasuredReward(SORT3, 0.5, NETWORK_LATENCY[3])
     solved = []
     game = spec.make()
-    obs, _ = game.reset(seed=0)
     search = Search(game, spec.state_of, spec.max_moves, uniform_evaluator(spec.n_actions),
                     MCTSConfig(), np.random.default_rng(0), solved.append, reward_of=measured)
     plain = spec.make()
-    plain.reset(seed=0)
-    node = search.root(obs)
-    for row in OTHER.code:
-        action = spec.action_index(row)
-        _, reward, *_ = plain.step(action)
-        node = search._expand(node, int(np.flatnonzero(node.legal == action)[0]))
-        extra = measured(OTHER) if node.solved else 0.0
-        assert node.reward == pytest.approx(reward + extra)
-    assert node.solved and solved == [OTHER] and measured(OTHER) != 0.0
-    assert fake_timing == [([OTHER.text()], True)]
+
+    def play() -> list:
+        plain.reset(seed=0)
+        node, out = search.root(game.reset(seed=0)[0]), []
+        for row in OTHER.code:
+            action = spec.action_index(row)
+            _, reward, *_ = plain.step(action)
+            node = search._expand(node, int(np.flatnonzero(node.legal == action)[0]))
+            out.append((node.reward, reward, node.solved))
+        return out
+
+    first = play()  # met, not timed yet: the model's reward
+    assert all(mine == pytest.approx(model) for mine, model, _ in first) and first[-1][2]
+    assert measured.pending and not fake_timing
+    assert measured.flush() == [OTHER] and fake_timing == [([OTHER.text()], True)]
+    second = play()
+    for mine, model, done in second:
+        assert mine == pytest.approx(model + (measured(OTHER) if done else 0.0))
+    assert measured(OTHER) != 0.0 and solved == [OTHER, OTHER] and len(fake_timing) == 1
 
 
-def test_the_runs_best_is_the_fastest_measured_and_resumes(fake_timing, tmp_path):
+def test_the_runs_best_is_the_fastest_measured_and_resumes(fake_timing, tmp_path, monkeypatch):
     """A training run with fake timings: the best is the least measured cycles (not the
     shortest), measured.json and candidates.json are written, and a resumed run times
     none of the programs its file holds again."""
     base = dict(task="sort3", cost="measured", out=str(tmp_path / "run"), progress=False,
                 network=TINY_NET, mcts=MCTSConfig(simulations=16), games=4, train_steps=2,
                 batch_size=32, max_iterations=2, eval_every=0, checkpoint_every=1e9)
+    flushed = []  # the programs timed for the first time
+    original = MeasuredReward.flush
+
+    def flush(self, best=None):
+        flushed.extend(self.pending)
+        return original(self, best)
+
+    monkeypatch.setattr(MeasuredReward, "flush", flush)
     result = train(TrainConfig(**base))
     run = tmp_path / "run"
     assert result.program is not None and verify(result.program, SORT3).correct
     figures = json.loads((run / MEASURED_FILE).read_text())["programs"]
-    searched = [t for batch, paired in fake_timing if paired for t in batch]
-    assert len(searched) == len(set(searched))  # each program timed once by the search
-    assert set(figures) == set(searched) and result.program.text() in figures
+    assert len(flushed) == len(set(flushed)) == len(figures)  # each program timed once
+    assert set(figures) == set(flushed) and result.program.text() in figures
     fastest = min(figures.values(), key=lambda f: f["measured_cycles"])["measured_cycles"]
     assert figures[result.program.text()]["measured_cycles"] == fastest
     assert result.hall_of_fame[-1]["measured_cycles"] == pytest.approx(fastest, abs=1e-3)
     header, ranked = read_candidates(run / CANDIDATES_FILE)
     assert header["cost"] == "measured" and ranked
     assert all(verify(c.program, SORT3).correct for c in ranked)
-    before = len(fake_timing)
+    before = len(flushed)
     resumed = train(TrainConfig(**{**base, "max_iterations": 3, "resume": True}))
     assert resumed.iterations == 3 and verify(resumed.program, SORT3).correct
-    # the search times only programs the file does not hold (the re-ranking at the end
-    # times the fastest again, without the network program)
-    again = [t for batch, paired in fake_timing[before:] if paired for t in batch]
-    assert not set(again) & set(figures)
+    assert not set(flushed[before:]) & set(figures)  # the file's programs: not timed again
 
 
 @pytest.mark.skipif(bool(native.native_unavailable()), reason="native timing unavailable")
@@ -189,8 +202,10 @@ def test_a_tiny_real_run_ends_with_a_verified_program_and_candidates(tmp_path):
 def test_cli_prints_the_measured_ratio(fake_timing, tmp_path, capsys):
     out = tmp_path / "cli"
     code = main(["train", "--task", "sort3", "--cost", "measured", "--out", str(out),
-                 "--max-iterations", "1", "--simulations", "16", "--games", "4",
-                 "--embed-dim", "16", "--heads", "2", "--eval-every", "0", "--no-progress"])
+                 "--max-iterations", "2", "--simulations", "16", "--games", "4",
+                 "--batch-size", "32", "--train-steps", "2", "--embed-dim", "16",
+                 "--state-hidden", "32", "--hidden", "32", "--eval-every", "0",
+                 "--no-progress"])
     text = capsys.readouterr().out
     assert code == 0 and "x the network program's latency" in text
     assert "measured.json" in text and "candidates.json" in text

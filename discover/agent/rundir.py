@@ -97,7 +97,10 @@ class Run:
 
         ``episodes``: the run's episode count to record with it (None: ``self.episodes``).
         """
-        if self.best is not None and self.key(program) >= self.key(self.best):
+        key = self.key(program)
+        if key is None:  # not judged yet (a measured cost times programs in batches)
+            return False
+        if self.best is not None and key >= self.key(self.best):
             return False
         check = verify(program, self.task)
         if not check.correct:  # the environment said solved: a bug somewhere, never saved
@@ -144,7 +147,10 @@ class Run:
         from are refused (CheckpointError).
         """
         notes = []
-        for program in sorted(self._programs_on_disk(), key=self.key, reverse=True):
+        on_disk = self._programs_on_disk()
+        if self.measured is not None:  # those found after the checkpoint: timed now
+            self.measured.measure(on_disk)
+        for program in sorted(on_disk, key=self.key, reverse=True):
             if self.best is None or self.key(program) < self.key(self.best):
                 self.offer(program)
                 notes.append(f"kept the {len(program)}-instruction program found after the "

@@ -190,6 +190,9 @@ def _train(config: TrainConfig, task: Task, device) -> TrainResult:
                                               run.monitor.should_stop), rng)
                 run.iteration += 1
                 run.episodes += stats.episodes
+                if run.measured is not None:  # the round's new programs, timed in one batch
+                    for program in run.measured.flush(run.best):
+                        run.offer(program)
                 row = {**stats.metrics(), "iteration": run.iteration, "episodes": run.episodes,
                        "elapsed": round(run.elapsed, 3),
                        "best_length": len(run.best) if run.best is not None else ""}
@@ -213,6 +216,9 @@ def _train(config: TrainConfig, task: Task, device) -> TrainResult:
             bar.close()
         if run.tensorboard is not None:
             run.tensorboard.close()
+    if run.measured is not None:  # a cut iteration's programs
+        for program in run.measured.flush(run.best):
+            run.offer(program)
     save_checkpoint(run, agent, learner.state_dict(), rng)
     run.write_metrics()
     run.write_curve()
