@@ -128,7 +128,10 @@ class TrainConfig:
     """Instructions per episode (None: the sorting-network program's length, 18 for sort3;
     varsortN: see ``game.default_max_length``)."""
     cost: str = "length"
-    """Cost term of the reward: 'length' (instruction count) or 'latency' (cost model)."""
+    """Cost term of the reward: 'length' (instruction count), 'latency' (cost model) or
+    'measured' (sortN only: games are played with the model, and a correct program's cost
+    is its native latency measured on this machine, ``measured.MeasuredReward``; the best
+    program is the fastest measured)."""
     observed_inputs: int | None = None
     """Test inputs the network and the shaping see, a fixed evenly spaced subset (None: all;
     the network's cost grows with it: 5.5 ms a position for sort5's 541 on our CPU).
@@ -216,11 +219,13 @@ class TrainConfig:
         check_task(self, "task")
         check_int(self, "registers", 1, MAX_REGISTERS, optional=True)
         check_int(self, "max_length", 1, MAX_PROGRAM_LENGTH, optional=True)
-        check_choice(self, "cost", ("length", "latency"))
+        check_choice(self, "cost", ("length", "latency", "measured"))
         if self.variable and self.cost != "length":
             raise ConfigError(self, "cost", "must be 'length' for a varsort task (the latency "
                               f"of a branchy program depends on its input), got {self.cost!r}",
                               related=("task",))
+        if self.cost == "measured":
+            self._check_measured()
         check_int(self, "observed_inputs", 1, optional=True)
         check_int(self, "network_inputs", 1, optional=True)
         check_float(self, "shaping", 0)
@@ -259,6 +264,33 @@ class TrainConfig:
             if not isinstance(getattr(self, name), kind):
                 raise ConfigError(self, name, f"must be a {kind.__name__}, "
                                   f"got {getattr(self, name)!r}")
+
+    def _check_measured(self) -> None:
+        """cost 'measured': a fixed sort with the network program's registers, played by
+        AlphaZero in this process (measurements are taken where the search runs)."""
+        if not self.is_sort:
+            raise ConfigError(self, "cost", "'measured' needs a sortN task (the measured "
+                              "reward is a ratio to its sorting-network program), got task "
+                              f"{self.task!r}",
+                              related=("task",))
+        if self.registers is not None and self.registers < self.n + 1:
+            raise ConfigError(self, "cost", "'measured' needs registers >= N + 1 (the network "
+                              f"program, the reference, uses them), got {self.registers}",
+                              related=("registers",))
+        if self.agent != "alphazero":
+            raise ConfigError(self, "cost", "'measured' needs agent 'alphazero' (its search "
+                              f"rewards measured programs), got {self.agent!r}",
+                              related=("agent",))
+        if self.actors != 1 or self.backend != "local":
+            raise ConfigError(self, "cost", "'measured' needs actors 1 and backend 'local' "
+                              "(programs are timed in the learner's process), got actors "
+                              f"{self.actors}, backend {self.backend!r}",
+                              related=("actors", "backend"))
+
+    @property
+    def game_cost(self) -> str:
+        """The cost the game itself charges: 'measured' plays with the latency model."""
+        return "latency" if self.cost == "measured" else self.cost
 
     def _take_task(self, task) -> None:
         """Keep a Task object given as ``task`` as its name (and its register count)."""

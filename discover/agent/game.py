@@ -67,7 +67,7 @@ class GameSpec:
         if task is None:
             task = Task.from_name(config.task, config.registers)
         max_length = config.max_length or default_max_length(task)
-        return cls(task, max_length, config.cost, factory or _default_factory,
+        return cls(task, max_length, config.game_cost, factory or _default_factory,
                    config.observed_inputs, config.network_inputs)
 
     def make(self, budget: int | None = None):

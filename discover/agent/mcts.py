@@ -15,7 +15,9 @@ node's snapshot, step, clone), never from a learned model. Search details:
   network batch (batching by games rather than virtual loss, so each tree's search is
   exactly sequential AlphaZero and reproducible);
 - every expansion that solves the task reports the program (``on_solved``): the hall of
-  fame sees every correct program the search touches, not only the ones played.
+  fame sees every correct program the search touches, not only the ones played; an
+  optional ``reward_of(program)`` is added to the reward of such a move (the measured
+  cost's correction, ``measured.MeasuredReward``).
 """
 
 from __future__ import annotations
@@ -165,7 +167,8 @@ class Search:
     def __init__(self, game: Game, state_of: StateOf, max_length: int, evaluate: Evaluator,
                  config: MCTSConfig, rng: np.random.Generator, on_solved: Callable | None = None,
                  potential: Potential | None = None, shaping: float = 0.0,
-                 bound: Bound | None = None):
+                 bound: Bound | None = None, reward_of: Callable | None = None):
+        self.reward_of = reward_of  # reward_of(program) -> float, added when solved
         self.potential = potential if shaping else None
         self.shaping = shaping
         self.bound = bound
@@ -198,6 +201,8 @@ class Search:
         obs, reward, terminated, truncated, info = self.game.step(action)
         self.expansions += 1
         solved = bool(info.get("solved", False))
+        if solved and self.reward_of is not None:  # e.g. measured.MeasuredReward
+            reward = float(reward) + self.reward_of(self.game.program())
         if solved and self.on_solved is not None:
             self.on_solved(self.game.program())
         # The program so far is the parent's plus this action: tokens grow incrementally.

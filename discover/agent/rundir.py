@@ -1,6 +1,7 @@
 """The run directory: hall of fame, metrics.csv, curve.png, TensorBoard and checkpoints.
 
-Hall of fame: every correct program a learner offers is kept if it is a new best: it is
+Hall of fame: every correct program a learner offers is kept if it is a new best (of
+least ``Run.key``: the length, or under ``cost='measured'`` the measured latency): it is
 verified exhaustively and written to ``DIR/best.asm`` and ``DIR/best.json`` at once
 (atomic writes), and listed in ``DIR/hall_of_fame.json``.
 
@@ -60,6 +61,11 @@ class Run:
         self.episodes = 0
         self.iteration = 0
         self.tensorboard = None
+        self.measured = None
+        """The run's ``measured.MeasuredReward`` (``cost='measured'``; None otherwise)."""
+        self.key = len
+        """``key(program)``: what ranks correct programs, lower is better (length; the
+        measured cost's ``MeasuredReward.key``)."""
 
     def restore(self, payload: dict) -> None:
         """The counters, rows and hall of fame of a checkpoint payload."""
@@ -91,7 +97,10 @@ class Run:
 
         ``episodes``: the run's episode count to record with it (None: ``self.episodes``).
         """
-        if self.best is not None and len(program) >= len(self.best):
+        key = self.key(program)
+        if key is None:  # not judged yet (a measured cost times programs in batches)
+            return False
+        if self.best is not None and key >= self.key(self.best):
             return False
         check = verify(program, self.task)
         if not check.correct:  # the environment said solved: a bug somewhere, never saved
@@ -102,9 +111,15 @@ class Run:
                  "iteration": self.iteration,
                  "episodes": self.episodes if episodes is None else episodes,
                  "program": program.text()}
+        if self.measured is not None:
+            f = self.measured.figure(program)
+            entry.update(measured_cycles=round(f["measured_cycles"], 3),
+                         vs_network=round(f["ratio"], 4))
         self.hall.append(entry)
         self.write_best_files()
         if self.monitor is not None:
+            if self.key is not len:
+                self.monitor.best = None  # the run's key decides, not the monitor's length
             self.monitor.found(program, self.task)
         return True
 
@@ -132,8 +147,11 @@ class Run:
         from are refused (CheckpointError).
         """
         notes = []
-        for program in sorted(self._programs_on_disk(), key=len, reverse=True):
-            if self.best is None or len(program) < len(self.best):
+        on_disk = self._programs_on_disk()
+        if self.measured is not None:  # those found after the checkpoint: timed now
+            self.measured.measure(on_disk)
+        for program in sorted(on_disk, key=self.key, reverse=True):
+            if self.best is None or self.key(program) < self.key(self.best):
                 self.offer(program)
                 notes.append(f"kept the {len(program)}-instruction program found after the "
                              "last checkpoint")
@@ -240,6 +258,8 @@ def save_checkpoint(run: Run, agent: Agent, learner_state: dict, rng: np.random.
         "best": run.best.text() if run.best is not None else None,
         "extra": learner_state.get("extra") or {},
     }
+    if run.measured is not None:  # its measurements, before the checkpoint that needs them
+        run.measured.save(run.dir)
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     write_atomic(run.dir / CHECKPOINT, buffer.getvalue())

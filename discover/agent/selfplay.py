@@ -223,6 +223,9 @@ class SelfPlay:
         self.config = config
         self._games: dict[int, object] = {}  # length budget -> scratch game
         self._bound: LastBound | None = None
+        self.reward_of = None
+        """Added to the reward of every move that solves the task (``mcts.Search``'s
+        ``reward_of``; the measured cost's ``measured.MeasuredReward``); None: nothing."""
 
     @property
     def bound(self) -> LastBound:
@@ -275,7 +278,8 @@ class SelfPlay:
             self.bound.attach(game)
         bound = self.bound if config.prune and spec.has_bound else None
         search = Search(game, spec.state_of, spec.max_moves, evaluate, settings, rng, on_solved,
-                        self.shaping_potential(config.bound_shaping), config.shaping, bound)
+                        self.shaping_potential(config.bound_shaping), config.shaping, bound,
+                        reward_of=self.reward_of)
         trees = [Tree(search.root(obs)) for _ in range(games)]
         records = [[] for _ in range(games)]  # per game: (node, policy)
         done = [False] * games

@@ -13,7 +13,9 @@ randomness). Wall-clock budgets stop a run at a machine-dependent iteration, so 
 runs by iteration. Checkpoints are written between iterations, so resuming one continues
 exactly as the uninterrupted run would have. With ``actors=2`` each actor's games are still
 seeded per (seed, iteration, actor), so runs repeat too, but weights arrive over a pipe and
-batches differ from the one-process run.
+batches differ from the one-process run. With ``cost='measured'`` the rewards of solved
+programs are timings (``measured.py``), which differ from run to run: such runs do not
+repeat exactly, nor does a resumed one continue exactly as the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -106,6 +108,10 @@ def train(config: TrainConfig) -> TrainResult:
     if config.agent not in ("alphazero", "ppo"):
         raise ValueError(f"agent must be 'alphazero' or 'ppo', got {config.agent!r}")
     task = Task.from_name(config.task, config.registers)
+    if config.cost == "measured":  # before the run directory is made
+        from .measured import native_check
+
+        native_check()
     device = resolve_device(config.device)
     torch.set_num_threads(config.threads)
     # Held for the whole run: a second run into this directory is refused at once.
@@ -131,6 +137,9 @@ def _train(config: TrainConfig, task: Task, device) -> TrainResult:
     learner = make_learner(config, spec, device)
     learner.warm_up()
     agent = learner.agent
+    if config.cost == "measured":
+        run.measured = _measured_reward(config, task, learner)
+        run.key = run.measured.key
     if payload is not None:
         try:
             agent.net.load_state_dict(payload["model"])
@@ -143,6 +152,8 @@ def _train(config: TrainConfig, task: Task, device) -> TrainResult:
             raise CheckpointError(f"{checkpoint_path}: checkpoint does not fit this run "
                                   f"({type(error).__name__})") from None
         run.restore(payload)
+        if run.measured is not None:
+            run.measured.load(run.dir)
         for note in run.reconcile():
             print(f"discover train: {run.dir}: {note}", file=sys.stderr)
     write_json(run.dir / "config.json", config.to_json())
@@ -179,6 +190,9 @@ def _train(config: TrainConfig, task: Task, device) -> TrainResult:
                                               run.monitor.should_stop), rng)
                 run.iteration += 1
                 run.episodes += stats.episodes
+                if run.measured is not None:  # the round's new programs, timed in one batch
+                    for program in run.measured.flush(run.best):
+                        run.offer(program)
                 row = {**stats.metrics(), "iteration": run.iteration, "episodes": run.episodes,
                        "elapsed": round(run.elapsed, 3),
                        "best_length": len(run.best) if run.best is not None else ""}
@@ -202,15 +216,31 @@ def _train(config: TrainConfig, task: Task, device) -> TrainResult:
             bar.close()
         if run.tensorboard is not None:
             run.tensorboard.close()
+    if run.measured is not None:  # a cut iteration's programs
+        for program in run.measured.flush(run.best):
+            run.offer(program)
     save_checkpoint(run, agent, learner.state_dict(), rng)
     run.write_metrics()
     run.write_curve()
+    if run.measured is not None:  # the fastest, re-timed together, for bench --rank DIR
+        run.measured.write_candidates(run.dir)
     result = TrainResult(config=config, program=run.best, iterations=run.iteration,
                          episodes=run.episodes, elapsed=run.elapsed,
                          time_to_best=run.hall[-1]["elapsed"] if run.hall else None,
                          stopped=stopped, run_dir=str(run.dir), hall_of_fame=run.hall)
     write_json(run.dir / "summary.json", result.to_json())
     return result
+
+
+def _measured_reward(config: TrainConfig, task: Task, learner: Learner):
+    """The measured cost's reward (``measured.py``), on the game's cost weight and scale,
+    handed to the learner's search."""
+    from .measured import MeasuredReward
+
+    game = learner.selfplay.game()
+    measured = MeasuredReward(task, game.config.cost_weight, game.config.scale)
+    learner.selfplay.reward_of = measured
+    return measured
 
 
 def _progress_bar(config: TrainConfig, run: Run):

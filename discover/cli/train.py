@@ -102,7 +102,11 @@ def _print_summary(result) -> None:
               f"{result.time_to_best:.1f} s):")
         print(result.program.text(), end="")
         print(verify(result.program, task).summary(), end="")
+        ratio = result.hall_of_fame[-1].get("vs_network") if result.hall_of_fame else None
+        if ratio is not None:  # --cost measured
+            print(f"measured: {ratio:.3f} x the network program's latency (timed in the run; "
+                  "candidates.json: the fastest re-timed together)")
     files = [name for name in ("best.asm", "best.json", "hall_of_fame.json", "metrics.csv",
-                               "curve.png", "checkpoint.pt")
+                               "curve.png", "checkpoint.pt", "measured.json", "candidates.json")
              if (Path(result.run_dir) / name).exists()]
     print(f"run directory: {result.run_dir} ({', '.join(files)})")
