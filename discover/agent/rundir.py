@@ -227,8 +227,11 @@ def save_checkpoint(run: Run, agent: Agent, learner_state: dict, rng: np.random.
     """Write DIR/checkpoint.pt; ``learner_state`` is the learner's ``state_dict()``."""
     import torch
 
+    from .transfer import Layout
+
     payload = {
         "format": CHECKPOINT_FORMAT,
+        "layout": Layout.of_spec(agent.spec).to_json(),  # what --init-from maps by
         "config": run.config.to_json(),
         "model": agent.net.state_dict(),
         "optimizer": agent.optimizer.state_dict(),

@@ -22,6 +22,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -101,21 +102,40 @@ def make_learner(config: TrainConfig, spec: GameSpec, device: torch.device) -> L
 
 def train(config: TrainConfig) -> TrainResult:
     """Run (or resume) a training run; see the module docstring."""
+    return run_training(config, config.init_from)
+
+
+def run_training(config: TrainConfig, init_from: str | None) -> TrainResult:
+    """``train``, its network started from the run in ``init_from`` (``transfer``) when it
+    starts afresh; a curriculum's stages first (``curriculum``)."""
     import torch
+
+    from .transfer import load_source
 
     if config.agent not in ("alphazero", "ppo"):
         raise ValueError(f"agent must be 'alphazero' or 'ppo', got {config.agent!r}")
     task = Task.from_name(config.task, config.registers)
     device = resolve_device(config.device)
     torch.set_num_threads(config.threads)
+    started = config.resume and (Path(config.run_dir) / CHECKPOINT).exists()
+    # Checked before the run directory is made (and, for a curriculum, before its stages).
+    source = load_source(init_from, config) if init_from and not started else None
     # Held for the whole run: a second run into this directory is refused at once.
     with RunDir(config.run_dir, "--resume" if config.resume else "--out") as directory:
         if not config.resume:
             directory.fresh(RUN_FILES)
-        return _train(config, task, device)
+        spent = 0.0
+        if config.curriculum:
+            from .curriculum import run_stages
+
+            last, spent, stopped = run_stages(config, init_from)
+            if stopped is not None:  # a stage was interrupted: --resume DIR continues it
+                return stopped
+            source = load_source(last, config) if not started else None
+        return _train(config, task, device, source, spent)
 
 
-def _train(config: TrainConfig, task: Task, device) -> TrainResult:
+def _train(config: TrainConfig, task: Task, device, source=None, spent: float = 0.0) -> TrainResult:
     import torch
 
     run = Run(config, task)
@@ -131,6 +151,8 @@ def _train(config: TrainConfig, task: Task, device) -> TrainResult:
     learner = make_learner(config, spec, device)
     learner.warm_up()
     agent = learner.agent
+    if source is not None and payload is None:  # weights of another run (--init-from)
+        print(f"discover train: {run.dir}: {source.apply(agent)}", file=sys.stderr)
     if payload is not None:
         try:
             agent.net.load_state_dict(payload["model"])
@@ -149,7 +171,7 @@ def _train(config: TrainConfig, task: Task, device) -> TrainResult:
     if payload is None:  # from now on a kill leaves a run that --resume continues
         save_checkpoint(run, agent, learner.state_dict(), rng)
 
-    budget = config.budget_minutes * 60 - run.elapsed_before
+    budget = config.budget_minutes * 60 - run.elapsed_before - spent  # spent: by its stages
     run.monitor = Monitor(time_limit=max(budget, 0.0))
     if run.best is not None:
         run.monitor.best = run.best
