@@ -41,11 +41,10 @@ def stage_config(config: TrainConfig, task: str, resume: bool) -> TrainConfig:
                    curriculum=None)
 
 
-def run_stages(config: TrainConfig, init_from: str | None):
-    """Train the stages not done yet; ``(last stage's directory, seconds the stages took,
-    None)``, or ``(None, seconds, the stage's TrainResult)`` if a stage was interrupted."""
-    from .train import run_training
-
+def run_stages(config: TrainConfig, init_from: str | None, run_training):
+    """Train the stages not done yet with ``run_training(config, init_from)`` (``train``'s);
+    ``(last stage's directory, seconds the stages took, None)``, or ``(None, seconds, the
+    stage's TrainResult)`` if a stage was interrupted."""
     previous, spent = init_from, 0.0
     for task in config.curriculum_tasks:
         directory = stage_dir(config, task)

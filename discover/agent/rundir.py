@@ -27,6 +27,7 @@ from discover.runs import read_json, write_atomic, write_json
 from discover.search.base import Monitor
 
 from .config import RESUMABLE_FIELDS, TrainConfig
+from .layout import Layout
 
 if TYPE_CHECKING:
     from .model import Agent
@@ -226,8 +227,6 @@ class Run:
 def save_checkpoint(run: Run, agent: Agent, learner_state: dict, rng: np.random.Generator) -> None:
     """Write DIR/checkpoint.pt; ``learner_state`` is the learner's ``state_dict()``."""
     import torch
-
-    from .transfer import Layout
 
     payload = {
         "format": CHECKPOINT_FORMAT,

@@ -5,7 +5,9 @@ target length or Ctrl-C stops it. Each iteration is the learner's (``alphazero``
 ``ppo``, behind ``learner.Learner``): it plays and learns, offering every solved program
 to the run's hall of fame the moment it finds one, and returns what it did
 (``LearnStats``); the loop counts it, logs metrics (``DIR/metrics.csv``) and writes a
-checkpoint every ``checkpoint_every`` seconds (``rundir``).
+checkpoint every ``checkpoint_every`` seconds (``rundir``). ``init_from`` starts the
+network from an earlier run's, of any sort size (``transfer``); ``curriculum`` trains
+smaller tasks first, each a run of its own in ``DIR/stage-TASK`` (``curriculum``).
 
 Determinism: with ``actors=1`` and ``threads=1``, the same config and seed give the same
 games, weights and programs (torch, numpy and the noise are seeded; the game has no
@@ -128,7 +130,7 @@ def run_training(config: TrainConfig, init_from: str | None) -> TrainResult:
         if config.curriculum:
             from .curriculum import run_stages
 
-            last, spent, stopped = run_stages(config, init_from)
+            last, spent, stopped = run_stages(config, init_from, run_training)
             if stopped is not None:  # a stage was interrupted: --resume DIR continues it
                 return stopped
             source = load_source(last, config) if not started else None
