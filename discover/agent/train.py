@@ -130,6 +130,8 @@ def run_training(config: TrainConfig, init_from: str | None) -> TrainResult:
         if config.curriculum:
             from .curriculum import run_stages
 
+            # Written first: a run killed in a stage is resumed by --resume DIR.
+            write_json(Path(config.run_dir) / "config.json", config.to_json())
             last, spent, stopped = run_stages(config, init_from, run_training)
             if stopped is not None:  # a stage was interrupted: --resume DIR continues it
                 return stopped
