@@ -87,8 +87,9 @@ def load_source(directory: str, config: TrainConfig) -> Source:
     saved = payload["config"]
     theirs = saved.get("network") if isinstance(saved.get("network"), dict) else {}
     mine = dataclasses.asdict(config.network)
+    defaults = dataclasses.asdict(type(config.network)())  # a field added since: its default
     for key, value in mine.items():
-        if theirs.get(key) != value:
+        if theirs.get(key, defaults[key]) != value:
             flag = "--" + key.replace("_", "-")
             raise TransferError(f"{option}: network {flag} was {theirs.get(key)!r} there, "
                                 f"{value!r} here (the networks must have the same sizes)")
