@@ -8,7 +8,9 @@ Modules, each importing only those listed before it: ``config``; ``features`` (n
 inputs, numpy); ``game`` (the AssemblyGame as the agent sees it); ``network`` (torch);
 ``mcts`` (the tree search); ``model`` (network, optimizer and evaluator: ``Agent``);
 ``selfplay`` (games with search, the lower bound); ``learner`` (the ``Learner`` protocol,
-``RunView``, ``LearnStats``); ``rundir`` (hall of fame, metrics, checkpoints); ``actors``
+``RunView``, ``LearnStats``); ``layout`` (what a network's task-dependent rows mean); ``rundir`` (hall of fame,
+metrics, checkpoints); ``transfer`` (a network started from another task size's,
+``--init-from``); ``curriculum`` (smaller tasks first, ``--curriculum``); ``actors``
 (self-play helper processes); ``alphazero`` and ``ppo`` (the learners); ``train`` (the
 loop); ``command`` (``discover train``).
 

@@ -198,6 +198,17 @@ class TrainConfig:
     """Run directory (None: runs/train-TASK-seedS)."""
     resume: bool = False
     """Continue the run saved in ``out`` (its config must match except for budgets)."""
+    init_from: str | None = None
+    """Start the network from the one of an earlier run, this directory (any sortN size, or
+    varsortN, or the same kernel; the same network sizes): token, policy and state rows
+    mapped by meaning (``transfer``). Weights only, not the optimizer or replay buffer."""
+    curriculum: str | None = None
+    """Smaller tasks to train on first, in order, comma-separated ('sort3,sort4'): each a
+    run of its own in DIR/stage-TASK, stopped at its known optimum, ``stage_iterations`` or
+    budget_minutes / (stages + 1), starting from the previous stage's network; then this
+    task for the rest of the budget, starting from the last stage's network."""
+    stage_iterations: int = 100
+    """Iteration cap of each ``curriculum`` stage."""
     device: str = "auto"
     """'auto' (CUDA when present), 'cpu' or 'cuda'."""
     threads: int = 1
@@ -255,6 +266,9 @@ class TrainConfig:
         check_float(self, "value_weight", 0)
         check_float(self, "checkpoint_every", 0)
         check_text(self, "out", optional=True)
+        check_text(self, "init_from", optional=True)
+        check_int(self, "stage_iterations", 0)
+        self._check_curriculum()
         check_choice(self, "device", ("auto", "cpu", "cuda"))
         check_int(self, "threads", 1, MAX_THREADS)
         if self.actors > self.games:
@@ -291,6 +305,30 @@ class TrainConfig:
     def game_cost(self) -> str:
         """The cost the game itself charges: 'measured' plays with the latency model."""
         return "latency" if self.cost == "measured" else self.cost
+
+    def _check_curriculum(self) -> None:
+        if self.curriculum is None:
+            return
+        check_text(self, "curriculum")
+        stages = self.curriculum_tasks
+        allowed = _VARSORT_NAMES if self.variable else _SORT_NAMES if self.is_sort else ()
+        if not allowed:
+            raise ConfigError(self, "curriculum", "applies to sortN and varsortN tasks only, "
+                              f"not {self.task!r}", related=("task",))
+        for name in stages:
+            if name not in allowed:
+                kind = "varsortN" if self.variable else "sortN"
+                raise ConfigError(self, "curriculum", f"stages must be {kind} tasks like "
+                                  f"--task {self.task}, got {name!r}", related=("task",))
+        if len(set(stages)) != len(stages):
+            raise ConfigError(self, "curriculum", f"lists a task twice: {self.curriculum!r}")
+
+    @property
+    def curriculum_tasks(self) -> tuple[str, ...]:
+        """The curriculum's stages, in order (empty: none)."""
+        if not self.curriculum:
+            return ()
+        return tuple(name.strip().lower() for name in self.curriculum.split(","))
 
     def _take_task(self, task) -> None:
         """Keep a Task object given as ``task`` as its name (and its register count)."""

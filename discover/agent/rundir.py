@@ -28,6 +28,7 @@ from discover.runs import read_json, write_atomic, write_json
 from discover.search.base import Monitor
 
 from .config import RESUMABLE_FIELDS, TrainConfig
+from .layout import Layout
 
 if TYPE_CHECKING:
     from .model import Agent
@@ -247,6 +248,7 @@ def save_checkpoint(run: Run, agent: Agent, learner_state: dict, rng: np.random.
 
     payload = {
         "format": CHECKPOINT_FORMAT,
+        "layout": Layout.of_spec(agent.spec).to_json(),  # what --init-from maps by
         "config": run.config.to_json(),
         "model": agent.net.state_dict(),
         "optimizer": agent.optimizer.state_dict(),

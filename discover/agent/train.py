@@ -5,7 +5,9 @@ target length or Ctrl-C stops it. Each iteration is the learner's (``alphazero``
 ``ppo``, behind ``learner.Learner``): it plays and learns, offering every solved program
 to the run's hall of fame the moment it finds one, and returns what it did
 (``LearnStats``); the loop counts it, logs metrics (``DIR/metrics.csv``) and writes a
-checkpoint every ``checkpoint_every`` seconds (``rundir``).
+checkpoint every ``checkpoint_every`` seconds (``rundir``). ``init_from`` starts the
+network from an earlier run's, of any sort size (``transfer``); ``curriculum`` trains
+smaller tasks first, each a run of its own in ``DIR/stage-TASK`` (``curriculum``).
 
 Determinism: with ``actors=1`` and ``threads=1``, the same config and seed give the same
 games, weights and programs (torch, numpy and the noise are seeded; the game has no
@@ -24,6 +26,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -103,7 +106,15 @@ def make_learner(config: TrainConfig, spec: GameSpec, device: torch.device) -> L
 
 def train(config: TrainConfig) -> TrainResult:
     """Run (or resume) a training run; see the module docstring."""
+    return run_training(config, config.init_from)
+
+
+def run_training(config: TrainConfig, init_from: str | None) -> TrainResult:
+    """``train``, its network started from the run in ``init_from`` (``transfer``) when it
+    starts afresh; a curriculum's stages first (``curriculum``)."""
     import torch
+
+    from .transfer import load_source
 
     if config.agent not in ("alphazero", "ppo"):
         raise ValueError(f"agent must be 'alphazero' or 'ppo', got {config.agent!r}")
@@ -114,14 +125,27 @@ def train(config: TrainConfig) -> TrainResult:
         native_check()
     device = resolve_device(config.device)
     torch.set_num_threads(config.threads)
+    started = config.resume and (Path(config.run_dir) / CHECKPOINT).exists()
+    # Checked before the run directory is made (and, for a curriculum, before its stages).
+    source = load_source(init_from, config) if init_from and not started else None
     # Held for the whole run: a second run into this directory is refused at once.
     with RunDir(config.run_dir, "--resume" if config.resume else "--out") as directory:
         if not config.resume:
             directory.fresh(RUN_FILES)
-        return _train(config, task, device)
+        spent = 0.0
+        if config.curriculum:
+            from .curriculum import run_stages
+
+            # Written first: a run killed in a stage is resumed by --resume DIR.
+            write_json(Path(config.run_dir) / "config.json", config.to_json())
+            last, spent, stopped = run_stages(config, init_from, run_training)
+            if stopped is not None:  # a stage was interrupted: --resume DIR continues it
+                return stopped
+            source = load_source(last, config) if not started else None
+        return _train(config, task, device, source, spent)
 
 
-def _train(config: TrainConfig, task: Task, device) -> TrainResult:
+def _train(config: TrainConfig, task: Task, device, source=None, spent: float = 0.0) -> TrainResult:
     import torch
 
     run = Run(config, task)
@@ -140,6 +164,8 @@ def _train(config: TrainConfig, task: Task, device) -> TrainResult:
     if config.cost == "measured":
         run.measured = _measured_reward(config, task, learner)
         run.key = run.measured.key
+    if source is not None and payload is None:  # weights of another run (--init-from)
+        print(f"discover train: {run.dir}: {source.apply(agent)}", file=sys.stderr)
     if payload is not None:
         try:
             agent.net.load_state_dict(payload["model"])
@@ -160,7 +186,7 @@ def _train(config: TrainConfig, task: Task, device) -> TrainResult:
     if payload is None:  # from now on a kill leaves a run that --resume continues
         save_checkpoint(run, agent, learner.state_dict(), rng)
 
-    budget = config.budget_minutes * 60 - run.elapsed_before
+    budget = config.budget_minutes * 60 - run.elapsed_before - spent  # spent: by its stages
     run.monitor = Monitor(time_limit=max(budget, 0.0))
     if run.best is not None:
         run.monitor.best = run.best

@@ -32,7 +32,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--resume", metavar="DIR", default=None,
                         help="continue the run in DIR (its settings; budgets are totals "
                              "for the run)")
-    options.add(TrainConfig, skip=("resume",), metavars={"out": "DIR"})
+    options.add(TrainConfig, skip=("resume",), metavars={"out": "DIR", "init_from": "DIR",
+                                                          "curriculum": "TASKS"})
     options.add(NetworkConfig)
     options.add(MCTSConfig)
     options.add(PPOConfig, prefix="ppo_")
