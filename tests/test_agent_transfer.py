@@ -73,6 +73,28 @@ def test_rows_are_mapped_by_meaning_and_new_rows_keep_their_init():
     common = min(len(s["position.weight"]), len(d["position.weight"]))
     assert torch.equal(d["position.weight"][:common], s["position.weight"][:common])
     assert torch.equal(d["trunk.0.weight"], s["trunk.0.weight"])
+
+
+def test_fill_copies_the_nearest_row_into_new_ones():
+    """--init-fill: sort4's r4 and m3 rows start as sort3's r3 and m2 rows."""
+    src = randomised(agent_of("sort3", seed=1))
+    dst = agent_of("sort4", seed=2)
+    s_layout, d_layout = Layout.of_spec(src.spec), Layout.of_spec(dst.spec)
+    note = transfer_weights(src.net.state_dict(), s_layout, dst.net, d_layout, fill=True)
+    assert "240 of 240 actions" in note and "14 of 14 state rows" in note
+    s, d = src.net.state_dict(), dst.net.state_dict()
+    load = next(op for op, spec in enumerate(OPCODES) if spec.src == MEM and spec.dst != MEM)
+    for new, near in [((load, 4, 3), (load, 3, 2)), ((0, 4, 1), (0, 3, 1)), ((0, 0, 4), (0, 0, 3))]:
+        a, b = src.spec.action_index(near), dst.spec.action_index(new)
+        assert torch.equal(d["token.weight"][b + 1], s["token.weight"][a + 1])
+        assert torch.equal(d["policy.weight"][b], s["policy.weight"][a])
+    a, b = src.spec.action_index((0, 1, 2)), dst.spec.action_index((0, 1, 2))  # exact stays
+    assert torch.equal(d["policy.weight"][b], s["policy.weight"][a])
+    v = d_layout.values
+    rows3, rows4 = s_layout.rows(), d_layout.rows()
+    for new, near in [(("r", 4), ("r", 3)), (("m", 3), ("m", 2)), (("rank", 3), ("rank", 2))]:
+        i, j = rows3.index(near), rows4.index(new)
+        assert torch.equal(d["slot.weight"][j * v:(j + 1) * v], s["slot.weight"][i * v:(i + 1) * v])
     assert torch.equal(d["value.weight"], s["value.weight"])
 
 

@@ -202,6 +202,11 @@ class TrainConfig:
     """Start the network from the one of an earlier run, this directory (any sortN size, or
     varsortN, or the same kernel; the same network sizes): token, policy and state rows
     mapped by meaning (``transfer``). Weights only, not the optimizer or replay buffer."""
+    init_fill: bool = False
+    """With ``init_from`` (and ``curriculum``): a row with no counterpart (an action or state
+    row that uses a register or cell the smaller task has not) copies the nearest one, its
+    operands clamped to the source's last register and cell (``mov r4, m3`` from sort3's
+    ``mov r3, m2``), instead of keeping its fresh values (a zero policy row)."""
     curriculum: str | None = None
     """Smaller tasks to train on first, in order, comma-separated ('sort3,sort4'): each a
     run of its own in DIR/stage-TASK, stopped at its known optimum, ``stage_iterations`` or

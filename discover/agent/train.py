@@ -165,7 +165,7 @@ def _train(config: TrainConfig, task: Task, device, source=None, spent: float = 
         run.measured = _measured_reward(config, task, learner)
         run.key = run.measured.key
     if source is not None and payload is None:  # weights of another run (--init-from)
-        print(f"discover train: {run.dir}: {source.apply(agent)}", file=sys.stderr)
+        print(f"discover train: {run.dir}: {source.apply(agent, config.init_fill)}", file=sys.stderr)
     if payload is not None:
         try:
             agent.net.load_state_dict(payload["model"])

@@ -8,12 +8,15 @@ every task; four tables depend on the task's sizes and are mapped by meaning:
   kind (``mov r2, r1`` is register 2 from register 1, ``load r0, m3`` register 0 from memory
   cell 3: ``kernels.isa.operand_range``), so the same triple means the same instruction in
   every size. A destination action with no source triple (a register or a cell the source
-  had not) keeps its fresh initialisation (the policy head's is zero: uniform prior).
+  had not) keeps its fresh initialisation (the policy head's is zero: uniform prior), or
+  with ``fill`` (``--init-fill``) copies the row of its nearest source action: each
+  operand clamped to the source's last register or cell of its kind.
 - ``slot`` (the state's one-hot table, ``Featurizer``): rows are registers r0..r{R-1},
   memory cells m0..m{N-1}, the flags, any extra row of the game (the VarSort game's input
   status), then the N input ranks; each row has ``values`` classes. Register i maps to
   register i, cell j to cell j, flags to flags, input rank j to input rank j, and the
-  classes both tables have (``max(N + 1, 8) + 1``: 9 up to N = 7) are copied.
+  classes both tables have (``max(N + 1, 8) + 1``: 9 up to N = 7) are copied. With
+  ``fill``, a register, cell or rank row the source had not copies its last one.
 - ``position`` (one row per move): the common prefix.
 
 The source's layout (action table and sizes) is stored in new checkpoints (``"layout"``);
@@ -55,10 +58,10 @@ class Source:
     state_dict: dict
     layout: Layout
 
-    def apply(self, agent: Agent) -> str:
+    def apply(self, agent: Agent, fill: bool = False) -> str:
         """Copy the weights into ``agent.net``; a one-line note of what was mapped."""
         return transfer_weights(self.state_dict, self.layout, agent.net,
-                                Layout.of_spec(agent.spec), name=str(self.path))
+                                Layout.of_spec(agent.spec), name=str(self.path), fill=fill)
 
 
 def load_source(directory: str, config: TrainConfig) -> Source:
@@ -133,11 +136,12 @@ def _layout_of(payload: dict, option: str) -> Layout:
 
 
 def transfer_weights(src: dict, src_layout: Layout, net, dst_layout: Layout,
-                     name: str = "the source") -> str:
+                     name: str = "the source", fill: bool = False) -> str:
     """Load ``src`` (a state dict of ``src_layout``'s network) into ``net`` (of
     ``dst_layout``), mapping the task-dependent rows by meaning (module docstring).
 
-    Rows with no source keep ``net``'s own values. Returns a one-line note of what was
+    Rows with no source keep ``net``'s own values (``fill``: copy the nearest source row,
+    operands clamped to the source's ranges). Returns a one-line note of what was
     mapped; TransferError if the networks differ elsewhere."""
     import torch
 
@@ -151,10 +155,23 @@ def transfer_weights(src: dict, src_layout: Layout, net, dst_layout: Layout,
     index = {tuple(int(v) for v in row): i for i, row in enumerate(src_layout.actions)}
     pairs = [(a, index[tuple(int(v) for v in row)])
              for a, row in enumerate(dst_layout.actions) if tuple(int(v) for v in row) in index]
+    exact = len(pairs)
+    if fill:
+        matched = {a for a, _ in pairs}
+        for a, row in enumerate(dst_layout.actions):
+            near = _nearest(row, src_layout)
+            if a not in matched and near in index:
+                pairs.append((a, index[near]))
     d_actions = torch.tensor([a for a, _ in pairs], dtype=torch.long)
     s_actions = torch.tensor([s for _, s in pairs], dtype=torch.long)
     s_rows = {meaning: i for i, meaning in enumerate(src_layout.rows())}
     rows = [(i, s_rows[m]) for i, m in enumerate(dst_layout.rows()) if m in s_rows]
+    exact_rows = len(rows)
+    if fill:
+        last = {kind: max(j for k, j in (m for m in s_rows if len(m) == 2) if k == kind)
+                for kind in ("r", "m", "rank")}
+        rows += [(i, s_rows[(m[0], last[m[0]])]) for i, m in enumerate(dst_layout.rows())
+                 if m not in s_rows and m[0] in last]
     classes = min(src_layout.values, dst_layout.values)
     with torch.no_grad():
         for key, value in dst.items():
@@ -182,9 +199,24 @@ def transfer_weights(src: dict, src_layout: Layout, net, dst_layout: Layout,
                                         "here (another network layout)")
                 out[key] = theirs.clone()
     net.load_state_dict(out)
+    filled = (f" ({len(pairs) - exact} actions and {len(rows) - exact_rows} rows from their "
+              "nearest)") if fill else ""
     return (f"started from the network of {name} ({src_layout.task}): {len(pairs)} of "
             f"{len(dst_layout.actions)} actions, {len(rows)} of {len(dst_layout.rows())} "
-            f"state rows mapped")
+            f"state rows mapped{filled}")
+
+
+def _nearest(row, layout: Layout) -> tuple[int, int, int]:
+    """The action ``row`` (op, dst, src) with each operand clamped to ``layout``'s range of
+    its kind (the last register or cell); control-flow operands are left as they are."""
+    from discover.kernels.isa import MEM, N_OPCODES, OPCODES, REG
+
+    op, dst, src = (int(v) for v in row)
+    if op >= N_OPCODES:
+        return op, dst, src
+    spec = OPCODES[op]
+    top = {REG: layout.registers - 1, MEM: layout.n - 1}
+    return (op, min(dst, top.get(spec.dst, dst)), min(src, top.get(spec.src, src)))
 
 
 def _same_width(key: str, theirs, mine, name: str) -> None:
