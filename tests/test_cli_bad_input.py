@@ -300,6 +300,39 @@ def test_ctrl_c_while_importing_exits_130_in_one_line(capsys, monkeypatch):
     assert err.strip() == "discover: interrupted"
 
 
+class _InterruptedImport(_Interrupting):
+    """An import that a Ctrl-C breaks and that reports it as an ImportError (NumPy's C
+    extension does: PyCapsule_Import could not import module "datetime")."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == self.name:
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                raise ImportError("PyCapsule_Import could not import module") from None
+
+
+def test_ctrl_c_that_an_import_turns_into_another_error_exits_130(capsys, monkeypatch):
+    monkeypatch.delitem(sys.modules, "discover.cli.app", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_InterruptedImport("discover.cli.app")] + sys.meta_path)
+    code, _, err = run(capsys, ["verify", KNOWN_SORT3, "--task", "sort3"])
+    assert code == 130
+    assert err.strip() == "discover: interrupted"
+
+
+def test_an_import_error_without_ctrl_c_is_not_an_interruption(monkeypatch):
+    monkeypatch.delitem(sys.modules, "discover.cli.app", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [_Failing("discover.cli.app")] + sys.meta_path)
+    with pytest.raises(ImportError, match="broken"):
+        main(["verify", KNOWN_SORT3, "--task", "sort3"])
+
+
+class _Failing(_Interrupting):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == self.name:
+            raise ImportError("broken")
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs /proc")
 def test_ctrl_c_at_start_of_the_command_exits_130_without_traceback():
     """SIGINT while NumPy and Numba are still loading (the first second of `discover verify`).
