@@ -13,7 +13,16 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["BufferGame"]
+__all__ = ["BufferGame", "evenly_spaced"]
+
+
+def evenly_spaced(count: int, limit: int | None) -> np.ndarray:
+    """``int64[K]``: ``limit`` evenly spaced indices of ``range(count)``, first and last
+    included (all of them when ``limit`` is None or not smaller): the inputs a game shows
+    when it cannot show every one, and the ones the agent's network reads."""
+    if limit is None or limit >= count:
+        return np.arange(count, dtype=np.int64)
+    return np.unique(np.linspace(0, count - 1, limit).round().astype(np.int64))
 
 
 class BufferGame(gym.Env):

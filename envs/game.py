@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from .base import BufferGame
+from .base import BufferGame, evenly_spaced
 from .masks import optional_cells
 
 from discover.kernels import (FLAG_GT, N_OPCODES, TASK_NAMES, Program, Task,
@@ -267,10 +267,7 @@ class AssemblyGame(BufferGame):
         self._n_inputs = n_inputs
         limit = config.observed_inputs or MAX_OBSERVED_INPUTS
         separate = n_inputs > limit
-        if separate:
-            columns = np.unique(np.linspace(0, n_inputs - 1, limit).round().astype(np.int64))
-        else:
-            columns = np.arange(n_inputs, dtype=np.int64)
+        columns = evenly_spaced(n_inputs, limit)
         self.observed_columns = columns  # int64[K]: inputs shown in the observation
         self.observed_columns.setflags(write=False)
         self._inputs = self.task.inputs  # int8[N, B]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from .base import BufferGame
+from .base import BufferGame, evenly_spaced
 
 from discover.kernels.isa import (CMPN, CONTROL, FLAG_GT, JUMP_NAMES, MAX_ITEMS,
                                   N_ALL_OPCODES, Program, format_instruction,
@@ -204,10 +204,7 @@ class VarSortGame(BufferGame):
         n_inputs = self.task.n_inputs
         self._n_inputs = n_inputs
         limit = config.observed_inputs or MAX_OBSERVED_INPUTS
-        if n_inputs > limit:
-            columns = np.unique(np.linspace(0, n_inputs - 1, limit).round().astype(np.int64))
-        else:
-            columns = np.arange(n_inputs, dtype=np.int64)
+        columns = evenly_spaced(n_inputs, limit)
         self.observed_columns = columns
         self.observed_columns.setflags(write=False)
         self._all_observed = len(columns) == n_inputs

@@ -316,7 +316,7 @@ def test_the_known_optimum_comes_from_discover_known():
 def test_network_inputs_shrink_the_network_view_but_not_the_game(tmp_path):
     """--network-inputs: the network reads an evenly spaced subset of the inputs, while the
     game, the bound and the replay keep every one; the run still verifies what it finds."""
-    from discover.agent.game import evenly_spaced
+    from discover.envs.base import evenly_spaced
     from discover.agent.model import Agent
 
     config = tiny(tmp_path, task="sort3", network_inputs=5)

@@ -57,6 +57,8 @@ class GameSpec:
         self.inputs = self.task.inputs[:, columns]  # int8[N, B] input ranks the network sees
         self._index = {tuple(int(v) for v in row): i for i, row in enumerate(self.actions)}
         self._expected = self.task.expected[:, columns]  # int8[K, B']: output cells only
+        from discover.envs.base import evenly_spaced
+
         self.network_columns = evenly_spaced(self.n_inputs, self.network_inputs)
         """``int64[B'']``: the columns of a position's state the network reads."""
 
@@ -134,15 +136,6 @@ def _potential(state, expected):
         for i in range(b):
             cells += expected[j, i] >= 0
     return total / max(cells, 1)
-
-
-def evenly_spaced(count: int, limit: int | None) -> np.ndarray:
-    """``int64[K]``: ``limit`` evenly spaced indices of ``range(count)`` (all of them when
-    ``limit`` is None or not smaller), first and last included: the rule the game uses
-    for the inputs it shows (``envs.game``)."""
-    if limit is None or limit >= count:
-        return np.arange(count, dtype=np.int64)
-    return np.unique(np.linspace(0, count - 1, limit).round().astype(np.int64))
 
 
 def default_max_length(task: Task) -> int:
