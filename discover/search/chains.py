@@ -13,10 +13,26 @@ import numpy as np
 from discover.kernels import Program, Task
 from discover.kernels import mcmc
 
-__all__ = ["ChainsBase"]
+__all__ = ["ChainView", "ChainsBase"]
 
 
-class ChainsBase:
+class ChainView:
+    """Reading the chains' arrays (``codes``, ``lengths``, ``best_codes``, ``best_lengths``,
+    ``best_keys``): local chains hold them, ``RayChains`` mirrors its actors' copies."""
+
+    def program(self, k: int) -> Program:
+        """Chain k's current program."""
+        return Program(self.codes[k, :self.lengths[k]].copy())
+
+    def best(self) -> tuple[int, Program | None]:
+        """(chain, program): the best correct program any chain has seen (lowest chain on ties)."""
+        k = int(np.argmin(self.best_keys))
+        if not np.isfinite(self.best_keys[k]):
+            return k, None
+        return k, Program(self.best_codes[k, :self.best_lengths[k]].copy())
+
+
+class ChainsBase(ChainView):
     """C chains of at most ``capacity`` instructions over ``task``'s inputs.
 
     A subclass allocates its caches, then calls ``start(program)``; it defines ``reset``
@@ -74,17 +90,6 @@ class ChainsBase:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown()
-
-    def program(self, k: int) -> Program:
-        """Chain k's current program."""
-        return Program(self.codes[k, :self.lengths[k]].copy())
-
-    def best(self) -> tuple[int, Program | None]:
-        """(chain, program): the best correct program any chain has seen (lowest chain on ties)."""
-        k = int(np.argmin(self.best_keys))
-        if not np.isfinite(self.best_keys[k]):
-            return k, None
-        return k, Program(self.best_codes[k, :self.best_lengths[k]].copy())
 
     def reset(self, k: int, program: Program) -> None:
         raise NotImplementedError

@@ -29,6 +29,8 @@ from discover.cluster import count_loss, kill_quietly
 
 from discover.kernels import Program, Task, mcmc
 
+from .chains import ChainView
+
 __all__ = ["ChainActor", "RayChains", "ray_chains"]
 
 
@@ -85,7 +87,7 @@ def ray_chains(config, chains: type):
                                                            capacity)
 
 
-class RayChains:
+class RayChains(ChainView):
     """C chain actors behind the local chains' interface (what ``stochastic._run`` and
     ``stochastic._result`` read)."""
 
@@ -159,15 +161,6 @@ class RayChains:
 
     def reset(self, k: int, program: Program) -> None:
         self._call({k: ("reset", (program.code,))})
-
-    def program(self, k: int) -> Program:
-        return Program(self.codes[k, :self.lengths[k]].copy())
-
-    def best(self) -> tuple[int, Program | None]:
-        k = int(np.argmin(self.best_keys))
-        if not np.isfinite(self.best_keys[k]):
-            return k, None
-        return k, Program(self.best_codes[k, :self.best_lengths[k]].copy())
 
     def collect(self, pool: dict) -> None:
         raise ValueError("the measured costs keep the local backend")
